@@ -1,0 +1,92 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/dingq/dingq/worker"
+)
+
+// resetStreams deletes dingq's streams and sent-record bucket and provisions them afresh, as a
+// worker would at start, so that each run starts from an empty queue and both sides pull from an
+// identical consumer. The worker's own provisioning at start then changes nothing.
+func (l *lab) resetStreams(ctx context.Context) error {
+	for _, s := range []string{l.names.JobStream(), l.names.DeadStream(), l.names.AdvisoryStream()} {
+		if err := l.js.DeleteStream(ctx, s); err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
+			return fmt.Errorf("delete stream %s: %w", s, err)
+		}
+	}
+	if err := l.js.DeleteKeyValue(ctx, l.names.SentBucket()); err != nil && !errors.Is(err, jetstream.ErrBucketNotFound) {
+		return fmt.Errorf("delete bucket %s: %w", l.names.SentBucket(), err)
+	}
+	// The defaults match a `dingq serve` that sets none of the consumer's settings.
+	if _, err := worker.Provision(ctx, l.js, worker.Config{Names: l.names}); err != nil {
+		return err
+	}
+	return nil
+}
+
+// pause stops the job consumer from handing out jobs, so workers can start, and their start-up
+// be left out of the measurements, while the queue is full. A worker's provisioning at start
+// keeps the pause: the server does not let a consumer update change it.
+func (l *lab) pause(ctx context.Context) error {
+	_, err := l.js.PauseConsumer(ctx, l.names.JobStream(), l.names.Consumer(), time.Now().Add(30*time.Minute))
+	return err
+}
+
+// release ends the pause shortly, and returns the instant it ends. It moves the pause's deadline
+// rather than resuming: nats-server (2.15) does not wake the pull requests waiting on a consumer
+// that is resumed, so they would wait for the clients' next pull (seconds), while a deadline that
+// passes does wake them.
+func (l *lab) release(ctx context.Context) (int64, error) {
+	const lead = 100 * time.Millisecond
+	at := now() + int64(lead)
+	_, err := l.js.PauseConsumer(ctx, l.names.JobStream(), l.names.Consumer(), time.Now().Add(lead))
+	return at, err
+}
+
+// consumerInfo returns the job consumer's state.
+func (l *lab) consumerInfo(ctx context.Context) (*jetstream.ConsumerInfo, error) {
+	c, err := l.js.Consumer(ctx, l.names.JobStream(), l.names.Consumer())
+	if err != nil {
+		return nil, err
+	}
+	return c.Info(ctx)
+}
+
+// streamMsgs returns how many messages a stream holds.
+func (l *lab) streamMsgs(ctx context.Context, name string) (uint64, error) {
+	s, err := l.js.Stream(ctx, name)
+	if err != nil {
+		return 0, err
+	}
+	info, err := s.Info(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return info.State.Msgs, nil
+}
+
+// waitDrained waits until the job stream is empty and nothing is pending an ack: the last acks
+// and dead letters of a run have landed.
+func (l *lab) waitDrained(ctx context.Context, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		msgs, err := l.streamMsgs(ctx, l.names.JobStream())
+		if err == nil && msgs == 0 {
+			if ci, err := l.consumerInfo(ctx); err == nil && ci.NumAckPending == 0 {
+				return nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("job stream not drained within %v (%d messages left, err %v)", timeout, msgs, err)
+		}
+		if err := sleepCtx(ctx, 20*time.Millisecond); err != nil {
+			return err
+		}
+	}
+}

@@ -1,0 +1,106 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/rs/zerolog"
+
+	"github.com/dingq/dingq/cmd/internal/config"
+	"github.com/dingq/dingq/dispatcher/sandbox"
+	"github.com/dingq/dingq/schema"
+	"github.com/dingq/dingq/worker"
+)
+
+// serve runs a worker pool until ctx ends (SIGINT or SIGTERM), then stops it gracefully.
+func serve(ctx context.Context, args []string, io stdio) error {
+	cfg := config.Default()
+	fs := newFlagSet("serve", io.err)
+	cfg.RegisterServe(fs)
+	demo := fs.Bool("demo", false, "with --sandbox: publish a few sample jobs at start, one retried and one dead-lettered")
+	if _, err := config.Parse(fs, args, io.getenv); err != nil {
+		return usageError{err}
+	}
+	if err := cfg.Validate(); err != nil {
+		return usageError{err}
+	}
+	if *demo && !cfg.Sandbox {
+		return usageError{fmt.Errorf("--demo needs --sandbox (DINGQ_SANDBOX=true): it must not send sample jobs to DingTalk")}
+	}
+	log := newLogger(cfg, io.err)
+
+	var sb *sandbox.Sandbox
+	if cfg.Sandbox {
+		var stop func()
+		var err error
+		sb, stop, err = startSandbox(&cfg, log)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
+
+	nc, err := startNATS(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer nc.close()
+	js, err := jetstream.New(nc.Conn)
+	if err != nil {
+		return err
+	}
+	sender, err := newSender(cfg, log)
+	if err != nil {
+		return err
+	}
+	validator, err := schema.NewValidator(schema.ValidatorConfig{})
+	if err != nil {
+		return err
+	}
+	w, err := worker.New(js, cfg.Worker(), worker.Deps{Sender: sender, Validator: validator, Logger: log})
+	if err != nil {
+		return usageError{err}
+	}
+
+	h := &health{nc: nc.Conn}
+	var handler http.Handler = h
+	if cfg.Debug {
+		handler = withDebug(h)
+	}
+	stopHTTP, err := serveHTTP(ctx, cfg.HTTPAddr, handler)
+	if err != nil {
+		return fmt.Errorf("listen on DINGQ_HTTP_ADDR %s: %w", cfg.HTTPAddr, err)
+	}
+	defer stopHTTP()
+
+	if *demo {
+		go runDemo(ctx, js, cfg, sb, log)
+	}
+	h.running.Store(true)
+	defer h.running.Store(false)
+	return w.Run(ctx)
+}
+
+// startSandbox runs the built-in DingTalk stand-in on a loopback port and points every base URL
+// and missing credential at it.
+func startSandbox(cfg *config.Config, log zerolog.Logger) (*sandbox.Sandbox, func(), error) {
+	sb, err := sandbox.New(sandbox.Config{Logger: log.With().Str("component", "sandbox").Logger()})
+	if err != nil {
+		return nil, nil, err
+	}
+	srv, err := sandbox.Start("127.0.0.1:0", sb)
+	if err != nil {
+		return nil, nil, fmt.Errorf("start sandbox: %w", err)
+	}
+	cfg.APIURL, cfg.OAPIURL, cfg.KdocsURL = srv.URL(), srv.URL(), srv.URL()
+	if cfg.AppKey == "" {
+		cfg.AppKey, cfg.AppSecret = "sandbox-app-key", "sandbox-app-secret"
+	}
+	if cfg.KdocsToken == "" {
+		cfg.KdocsToken = "sandbox-kdocs-token"
+	}
+	log.Info().Str("url", srv.URL()).Msg("sandbox started: sending to the built-in DingTalk stand-in, not to DingTalk")
+	return sb, func() { _ = srv.Close() }, nil
+}

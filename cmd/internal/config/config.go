@@ -1,0 +1,277 @@
+// Package config reads dingq's configuration: every setting is a flag of the command and a
+// DINGQ_* environment variable (the flag --nats-url is DINGQ_NATS_URL). A flag given on the command
+// line wins over the environment; the environment wins over the default.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/dingq/dingq/schema"
+	"github.com/dingq/dingq/worker"
+)
+
+// Config is every setting of dingq. Field comments name the flag; the variable is DINGQ_ and the
+// flag in upper case with '-' as '_'.
+type Config struct {
+	NATSURL       string // --nats-url: empty starts an embedded server
+	NATSListen    string // --nats-listen: the embedded server's address
+	DataDir       string // --data-dir: the embedded server's JetStream store
+	SubjectPrefix string // --subject-prefix
+
+	// Authentication and TLS toward DINGQ_NATS_URL (or a running `dingq serve`); see nats.go.
+	NATSUser     string // --nats-user, with --nats-password
+	NATSPassword string // --nats-password
+	NATSToken    string // --nats-token
+	NATSNkeySeed string // --nats-nkey-seed: path of an NKey seed file
+	NATSCreds    string // --nats-creds: path of a .creds file (user JWT and NKey seed)
+	NATSTLSCA    string // --nats-tls-ca: path of the CA bundle that verifies the servers
+	NATSTLSCert  string // --nats-tls-cert: path of the client certificate, with --nats-tls-key
+	NATSTLSKey   string // --nats-tls-key: path of the client certificate's private key
+
+	APIURL     string // --dingtalk-api-url
+	OAPIURL    string // --dingtalk-oapi-url
+	KdocsURL   string // --kdocs-api-url
+	AppKey     string // --dingtalk-app-key
+	AppSecret  string // --dingtalk-app-secret
+	KdocsToken string // --kdocs-access-token
+
+	Concurrency     int           // --concurrency
+	MaxAttempts     int           // --max-attempts
+	BackoffInitial  time.Duration // --backoff-initial
+	BackoffMax      time.Duration // --backoff-max
+	AckWait         time.Duration // --ack-wait
+	HTTPTimeout     time.Duration // --http-timeout
+	ShutdownTimeout time.Duration // --shutdown-timeout
+	DuplicateWindow time.Duration // --duplicate-window
+	SentTTL         time.Duration // --sent-ttl
+
+	HTTPAddr  string // --http-addr
+	LogLevel  string // --log-level
+	LogFormat string // --log-format
+	Sandbox   bool   // --sandbox
+	Debug     bool   // --debug-endpoints: /debug/pprof and /debug/vars on HTTPAddr
+}
+
+// Default returns the documented defaults.
+func Default() Config {
+	return Config{
+		NATSListen:      "127.0.0.1:4222",
+		DataDir:         "./data",
+		SubjectPrefix:   schema.DefaultPrefix,
+		APIURL:          "https://api.dingtalk.com",
+		OAPIURL:         "https://oapi.dingtalk.com",
+		KdocsURL:        "https://developer.kdocs.cn",
+		Concurrency:     worker.DefaultConcurrency,
+		MaxAttempts:     worker.DefaultMaxAttempts,
+		BackoffInitial:  worker.DefaultBackoffInitial,
+		BackoffMax:      worker.DefaultBackoffMax,
+		AckWait:         worker.DefaultAckWait,
+		HTTPTimeout:     10 * time.Second,
+		ShutdownTimeout: worker.DefaultShutdownTimeout,
+		DuplicateWindow: worker.DefaultDuplicateWindow,
+		SentTTL:         worker.DefaultSentTTL,
+		HTTPAddr:        "127.0.0.1:9090",
+		LogLevel:        "info",
+		LogFormat:       "json",
+	}
+}
+
+// Register binds the connection settings every command shares to fs.
+func (c *Config) Register(fs *flag.FlagSet) {
+	fs.StringVar(&c.NATSURL, "nats-url", c.NATSURL, "NATS server URL(s), comma-separated; empty: `serve` starts an embedded server, other commands connect to --nats-listen")
+	fs.StringVar(&c.NATSListen, "nats-listen", c.NATSListen, "host:port of the embedded NATS server")
+	fs.StringVar(&c.SubjectPrefix, "subject-prefix", c.SubjectPrefix, "prefix of every subject; stream names use it in upper case")
+	fs.StringVar(&c.NATSUser, "nats-user", c.NATSUser, "NATS user name, with --nats-password")
+	fs.StringVar(&c.NATSPassword, "nats-password", c.NATSPassword, "NATS password (prefer the environment variable)")
+	fs.StringVar(&c.NATSToken, "nats-token", c.NATSToken, "NATS authentication token (prefer the environment variable)")
+	fs.StringVar(&c.NATSNkeySeed, "nats-nkey-seed", c.NATSNkeySeed, "path of a NATS NKey seed file (a user seed, SU...)")
+	fs.StringVar(&c.NATSCreds, "nats-creds", c.NATSCreds, "path of a NATS .creds file: a user JWT and its NKey seed")
+	fs.StringVar(&c.NATSTLSCA, "nats-tls-ca", c.NATSTLSCA, "path of the PEM CA bundle that verifies the NATS servers (default: the system's)")
+	fs.StringVar(&c.NATSTLSCert, "nats-tls-cert", c.NATSTLSCert, "path of a PEM client certificate for NATS, with --nats-tls-key")
+	fs.StringVar(&c.NATSTLSKey, "nats-tls-key", c.NATSTLSKey, "path of the client certificate's PEM private key")
+	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "trace, debug, info, warn or error")
+	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "json or console")
+}
+
+// RegisterServe binds the settings of `dingq serve` to fs, beside those of [Config.Register].
+func (c *Config) RegisterServe(fs *flag.FlagSet) {
+	c.Register(fs)
+	fs.StringVar(&c.DataDir, "data-dir", c.DataDir, "the embedded NATS server's JetStream store")
+	fs.StringVar(&c.APIURL, "dingtalk-api-url", c.APIURL, "new-style DingTalk API base URL")
+	fs.StringVar(&c.OAPIURL, "dingtalk-oapi-url", c.OAPIURL, "old-style DingTalk API base URL")
+	fs.StringVar(&c.KdocsURL, "kdocs-api-url", c.KdocsURL, "kdocs relay base URL")
+	fs.StringVar(&c.AppKey, "dingtalk-app-key", c.AppKey, "DingTalk app key")
+	fs.StringVar(&c.AppSecret, "dingtalk-app-secret", c.AppSecret, "DingTalk app secret (prefer the environment variable)")
+	fs.StringVar(&c.KdocsToken, "kdocs-access-token", c.KdocsToken, "kdocs relay access token (prefer the environment variable)")
+	fs.IntVar(&c.Concurrency, "concurrency", c.Concurrency, "sends in flight in this process")
+	fs.IntVar(&c.MaxAttempts, "max-attempts", c.MaxAttempts, "sends per job before it is dead-lettered as exhausted")
+	fs.DurationVar(&c.BackoffInitial, "backoff-initial", c.BackoffInitial, "delay after the first failed attempt; doubles each attempt, with jitter")
+	fs.DurationVar(&c.BackoffMax, "backoff-max", c.BackoffMax, "longest delay between attempts")
+	fs.DurationVar(&c.AckWait, "ack-wait", c.AckWait, "how long JetStream waits for a worker's answer before redelivering")
+	fs.DurationVar(&c.HTTPTimeout, "http-timeout", c.HTTPTimeout, "timeout of one HTTP call to DingTalk")
+	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "how long a stopping worker waits for in-flight sends")
+	fs.DurationVar(&c.DuplicateWindow, "duplicate-window", c.DuplicateWindow, "how long the job stream drops a second publish with the same Nats-Msg-Id")
+	fs.DurationVar(&c.SentTTL, "sent-ttl", c.SentTTL, "how long the id of a sent job is remembered, so a redelivered job is not sent twice")
+	fs.StringVar(&c.HTTPAddr, "http-addr", c.HTTPAddr, "address of /healthz and /readyz")
+	fs.BoolVar(&c.Debug, "debug-endpoints", c.Debug, "also serve /debug/pprof and /debug/vars on --http-addr (profiling; keep it off where others can reach the port)")
+	fs.BoolVar(&c.Sandbox, "sandbox", c.Sandbox, "run the built-in DingTalk sandbox in-process and send there")
+}
+
+// EnvName is the environment variable of a flag: "nats-url" → "DINGQ_NATS_URL".
+func EnvName(flagName string) string {
+	return "DINGQ_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// Parse parses args into fs, flags and positional arguments in any order, then sets every flag
+// that args did not give from its environment variable, read with getenv. It returns the
+// positional arguments. An unusable value is an error that names the flag or variable.
+func Parse(fs *flag.FlagSet, args []string, getenv func(string) string) ([]string, error) {
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		positional = append(positional, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	var errs []error
+	fs.VisitAll(func(f *flag.Flag) {
+		v := getenv(EnvName(f.Name))
+		if given[f.Name] || v == "" {
+			return
+		}
+		if err := fs.Set(f.Name, v); err != nil {
+			errs = append(errs, fmt.Errorf("%s=%q: %v", EnvName(f.Name), v, unwrapFlagErr(err)))
+		}
+	})
+	return positional, errors.Join(errs...)
+}
+
+// unwrapFlagErr turns strconv's "parse error" into a plainer message.
+func unwrapFlagErr(err error) string {
+	var ne interface{ Unwrap() error }
+	if errors.As(err, &ne) && ne.Unwrap() != nil {
+		return "not a valid value: " + ne.Unwrap().Error()
+	}
+	return err.Error()
+}
+
+// Validate checks every setting a command uses and reports each mistake, naming its variable.
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(flagName, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", EnvName(flagName), fmt.Sprintf(format, args...)))
+	}
+	for _, u := range splitURLs(c.NATSURL) {
+		if p, err := url.Parse(u); err != nil || p.Host == "" {
+			bad("nats-url", "%q is not a URL like nats://host:4222", redactURL(u))
+		}
+	}
+	if _, _, err := net.SplitHostPort(c.NATSListen); err != nil {
+		bad("nats-listen", "%q is not host:port", c.NATSListen)
+	}
+	errs = append(errs, c.natsSecurityErrors()...)
+	if err := schema.ValidatePrefix(c.SubjectPrefix); err != nil {
+		bad("subject-prefix", "%v", err)
+	}
+	for name, v := range map[string]string{"dingtalk-api-url": c.APIURL, "dingtalk-oapi-url": c.OAPIURL, "kdocs-api-url": c.KdocsURL} {
+		if p, err := url.Parse(v); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
+			bad(name, "%q is not an http(s) URL", redactURL(v))
+		}
+	}
+	if (c.AppKey == "") != (c.AppSecret == "") {
+		bad("dingtalk-app-secret", "set both DINGQ_DINGTALK_APP_KEY and DINGQ_DINGTALK_APP_SECRET, or neither")
+	}
+	if c.Concurrency < 1 || c.Concurrency > 10000 {
+		bad("concurrency", "%d: want 1 to 10000", c.Concurrency)
+	}
+	if c.MaxAttempts < 1 || c.MaxAttempts > 1000 {
+		bad("max-attempts", "%d: want 1 to 1000", c.MaxAttempts)
+	}
+	if c.BackoffInitial <= 0 {
+		bad("backoff-initial", "%v: must be positive", c.BackoffInitial)
+	}
+	if c.BackoffMax < c.BackoffInitial {
+		bad("backoff-max", "%v is shorter than DINGQ_BACKOFF_INITIAL %v", c.BackoffMax, c.BackoffInitial)
+	}
+	if c.AckWait < time.Second {
+		bad("ack-wait", "%v: must be at least 1s", c.AckWait)
+	}
+	if c.HTTPTimeout <= 0 {
+		bad("http-timeout", "%v: must be positive", c.HTTPTimeout)
+	}
+	if c.ShutdownTimeout <= 0 {
+		bad("shutdown-timeout", "%v: must be positive", c.ShutdownTimeout)
+	}
+	if c.DuplicateWindow < time.Second {
+		bad("duplicate-window", "%v: must be at least 1s", c.DuplicateWindow)
+	}
+	if c.SentTTL < time.Minute {
+		bad("sent-ttl", "%v: must be at least 1m", c.SentTTL)
+	}
+	if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
+		bad("http-addr", "%q is not host:port", c.HTTPAddr)
+	}
+	if !slices.Contains([]string{"trace", "debug", "info", "warn", "error"}, c.LogLevel) {
+		bad("log-level", "%q: want trace, debug, info, warn or error", c.LogLevel)
+	}
+	if !slices.Contains([]string{"json", "console"}, c.LogFormat) {
+		bad("log-format", "%q: want json or console", c.LogFormat)
+	}
+	return errors.Join(errs...)
+}
+
+// NATSServers is the URL list to connect to: DINGQ_NATS_URL, or the embedded server's address.
+func (c Config) NATSServers() string {
+	if c.NATSURL != "" {
+		return c.NATSURL
+	}
+	return "nats://" + c.NATSListen
+}
+
+// Worker returns the worker's share of the configuration.
+func (c Config) Worker() worker.Config {
+	return worker.Config{
+		Names:           schema.NewNames(c.SubjectPrefix),
+		Concurrency:     c.Concurrency,
+		MaxAttempts:     c.MaxAttempts,
+		BackoffInitial:  c.BackoffInitial,
+		BackoffMax:      c.BackoffMax,
+		AckWait:         c.AckWait,
+		ShutdownTimeout: c.ShutdownTimeout,
+		DuplicateWindow: c.DuplicateWindow,
+		SentTTL:         c.SentTTL,
+	}
+}
+
+func splitURLs(s string) []string {
+	var out []string
+	for _, u := range strings.Split(s, ",") {
+		if u = strings.TrimSpace(u); u != "" {
+			out = append(out, u)
+		}
+	}
+	return out
+}
+
+// redactURL drops a URL's user info and query, which may hold credentials.
+func redactURL(s string) string {
+	p, err := url.Parse(s)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	p.User, p.RawQuery = nil, ""
+	return p.String()
+}

@@ -1,0 +1,28 @@
+package dispatcher
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/dingq/dingq/dispatcher/internal/wire"
+)
+
+// httpCode is the code of a failed answer that names none of its own, e.g. "http_502".
+func httpCode(status int) string { return "http_" + strconv.Itoa(status) }
+
+// isSuccess reports whether status is 2xx.
+func isSuccess(status int) bool { return status >= 200 && status < 300 }
+
+// failure builds the classified error of an answer; msg is cleaned by [wire.Line].
+func failure(d Decision, code string, status int, msg string, minDelay time.Duration) *Error {
+	return &Error{Decision: d, Code: code, HTTPStatus: status, Message: wire.Line(msg), MinDelay: minDelay}
+}
+
+// snippet is the start of an answer that could not be read, as its error's message.
+func snippet(body []byte) string {
+	const n = 2 * wire.MaxMessage
+	if len(body) > n {
+		body = body[:n]
+	}
+	return string(body)
+}

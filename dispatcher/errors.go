@@ -1,0 +1,67 @@
+package dispatcher
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Decision is what the worker must do with a job after a failed send.
+type Decision int
+
+const (
+	// Retry means the failure is transient: send again after a backoff.
+	Retry Decision = iota
+	// Reject means DingTalk said the request is wrong: dead-letter it, never send it again.
+	Reject
+	// TokenExpired means the access token was refused: drop it, fetch a new one, send again.
+	// Senders handle it themselves; it reaches the worker only if the fresh token is refused too,
+	// where it is treated as [Retry].
+	TokenExpired
+)
+
+func (d Decision) String() string {
+	switch d {
+	case Retry:
+		return "retry"
+	case Reject:
+		return "reject"
+	case TokenExpired:
+		return "token_expired"
+	}
+	return fmt.Sprintf("decision(%d)", int(d))
+}
+
+// Error is DingTalk's failure answer, classified. Every field is safe to log and to put in a
+// dead letter's headers: it holds no token, secret or query string.
+type Error struct {
+	Decision Decision
+	// Code is DingTalk's code as given ("systemBusy", "40035", "88/90018"), or a dingq code such
+	// as "non_json_body" when the answer could not be read.
+	Code string
+	// HTTPStatus is the answer's HTTP status.
+	HTTPStatus int
+	// Message is DingTalk's message, trimmed.
+	Message string
+	// MinDelay is the least time to wait before the next send, where DingTalk implies one
+	// (at least 1 s after a QPS refusal). Zero means the worker's own backoff alone decides.
+	MinDelay time.Duration
+}
+
+func (e *Error) Error() string {
+	msg := fmt.Sprintf("dingtalk %s: http %d code %s", e.Decision, e.HTTPStatus, e.Code)
+	if e.Message != "" {
+		msg += ": " + e.Message
+	}
+	return msg
+}
+
+// DecisionOf returns the decision err carries: that of the [*Error] in its chain, or [Retry] for
+// any other error, since an unknown failure may be transient.
+func DecisionOf(err error) Decision {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Decision
+	}
+	return Retry
+}

@@ -1,0 +1,34 @@
+package dispatcher
+
+import (
+	"context"
+
+	"github.com/dingq/dingq/schema"
+)
+
+// Job is one send: what the worker hands to a [Sender].
+type Job struct {
+	Kind schema.Kind
+	// ID is the job id (the Nats-Msg-Id header, or derived from the body). Safe to log.
+	ID string
+	// Body is the validated job body: the target API's JSON request body (for crossdomain, the
+	// model object that the sender wraps under its parameter name). Never logged.
+	Body []byte
+	// Attempt counts sends of this job, starting at 1.
+	Attempt int
+}
+
+// Sender sends one job. Implementations are safe for concurrent use.
+//
+// Send returns nil when the job was accepted, a [*Error] that carries the decision when DingTalk
+// answered with a failure, and any other error (network, timeout, context) when the outcome is
+// unknown, which the worker retries.
+type Sender interface {
+	Send(ctx context.Context, job Job) error
+}
+
+// SenderFunc adapts a function to a [Sender].
+type SenderFunc func(ctx context.Context, job Job) error
+
+// Send calls f(ctx, job).
+func (f SenderFunc) Send(ctx context.Context, job Job) error { return f(ctx, job) }

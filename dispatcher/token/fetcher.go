@@ -1,0 +1,20 @@
+package token
+
+import (
+	"context"
+	"time"
+)
+
+// Fetcher gets a new access token from a token API. Implementations are safe for concurrent use.
+//
+// Fetch returns the token and how long it lives from now. An error is a failure to get one;
+// when the API answered, it is a [*dispatcher.Error] with code "token:" and the API's code.
+type Fetcher interface {
+	Fetch(ctx context.Context) (token string, ttl time.Duration, err error)
+}
+
+// FetcherFunc adapts a function to a [Fetcher].
+type FetcherFunc func(ctx context.Context) (string, time.Duration, error)
+
+// Fetch calls f(ctx).
+func (f FetcherFunc) Fetch(ctx context.Context) (string, time.Duration, error) { return f(ctx) }

@@ -1,0 +1,114 @@
+package worker
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/dingq/dingq/schema"
+)
+
+// Config sets up a [Worker] and the JetStream resources it uses. The zero value of every field
+// means its default.
+type Config struct {
+	// Names derives the subjects and streams. Default prefix "dingq".
+	Names schema.Names
+	// Concurrency is the number of sends in flight in this process. Default 64.
+	Concurrency int
+	// MaxAttempts is the number of sends a job gets before it is dead-lettered as exhausted.
+	// Default 8.
+	MaxAttempts int
+	// BackoffInitial is the delay after the first failed attempt; it doubles with each attempt,
+	// with ±25 % jitter. Default 1 s.
+	BackoffInitial time.Duration
+	// BackoffMax caps the delay between attempts. Default 5 min.
+	BackoffMax time.Duration
+	// AckWait is how long JetStream waits for an ack before redelivering; a send that runs
+	// longer signals progress every AckWait/3. Default 30 s.
+	AckWait time.Duration
+	// MaxAckPending caps the jobs handed out and not yet acked across all workers, including
+	// jobs waiting out a retry delay. Default 20,000.
+	MaxAckPending int
+	// DuplicateWindow is how long the job stream remembers a Nats-Msg-Id to drop a duplicate
+	// publish. Default 10 min.
+	DuplicateWindow time.Duration
+	// SentTTL is how long the id of a sent job is remembered, so that a redelivery of a job
+	// whose ack was lost is acked without a second send. Default 24 h.
+	SentTTL time.Duration
+	// DeadLetterMaxAge is how long dead letters are kept. Default 14 days.
+	DeadLetterMaxAge time.Duration
+	// Replicas is the number of replicas of each stream (1 for a single server, 3 in a
+	// cluster). Default 1.
+	Replicas int
+	// ShutdownTimeout is how long Run waits for in-flight sends after its context ends before
+	// cancelling them and handing their jobs back. Default 25 s.
+	ShutdownTimeout time.Duration
+}
+
+// Defaults of [Config].
+const (
+	DefaultConcurrency      = 64
+	DefaultMaxAttempts      = 8
+	DefaultBackoffInitial   = time.Second
+	DefaultBackoffMax       = 5 * time.Minute
+	DefaultAckWait          = 30 * time.Second
+	DefaultMaxAckPending    = 20000
+	DefaultDuplicateWindow  = 10 * time.Minute
+	DefaultSentTTL          = 24 * time.Hour
+	DefaultDeadLetterMaxAge = 14 * 24 * time.Hour
+	DefaultShutdownTimeout  = 25 * time.Second
+)
+
+// deadLetterGrace is how many deliveries beyond MaxAttempts the consumer allows. A job whose
+// last attempt ended without a decision (its worker crashed, or the dead-letter publish failed)
+// comes back once more and is then dead-lettered as exhausted without another send, instead of
+// being stranded in the work queue (JetStream stops delivering at MaxDeliver, and a work-queue
+// stream keeps such a message forever).
+const deadLetterGrace = 4
+
+func (c Config) withDefaults() Config {
+	setDefault(&c.Concurrency, DefaultConcurrency)
+	setDefault(&c.MaxAttempts, DefaultMaxAttempts)
+	setDefault(&c.BackoffInitial, DefaultBackoffInitial)
+	setDefault(&c.BackoffMax, DefaultBackoffMax)
+	setDefault(&c.AckWait, DefaultAckWait)
+	setDefault(&c.MaxAckPending, DefaultMaxAckPending)
+	setDefault(&c.DuplicateWindow, DefaultDuplicateWindow)
+	setDefault(&c.SentTTL, DefaultSentTTL)
+	setDefault(&c.DeadLetterMaxAge, DefaultDeadLetterMaxAge)
+	setDefault(&c.Replicas, 1)
+	setDefault(&c.ShutdownTimeout, DefaultShutdownTimeout)
+	return c
+}
+
+func setDefault[T int | time.Duration](v *T, def T) {
+	if *v == 0 {
+		*v = def
+	}
+}
+
+func (c Config) validate() error {
+	var errs []error
+	if c.Concurrency < 1 {
+		errs = append(errs, fmt.Errorf("concurrency %d: must be at least 1", c.Concurrency))
+	}
+	if c.MaxAttempts < 1 {
+		errs = append(errs, fmt.Errorf("max attempts %d: must be at least 1", c.MaxAttempts))
+	}
+	if c.BackoffInitial < 0 || c.BackoffMax < c.BackoffInitial {
+		errs = append(errs, fmt.Errorf("backoff %v..%v: want 0 <= initial <= max", c.BackoffInitial, c.BackoffMax))
+	}
+	if c.AckWait < time.Second {
+		errs = append(errs, fmt.Errorf("ack wait %v: must be at least 1s", c.AckWait))
+	}
+	if c.MaxAckPending < c.Concurrency {
+		errs = append(errs, fmt.Errorf("max ack pending %d: must be at least the concurrency %d", c.MaxAckPending, c.Concurrency))
+	}
+	if c.Replicas < 1 || c.Replicas > 5 {
+		errs = append(errs, fmt.Errorf("replicas %d: must be 1 to 5", c.Replicas))
+	}
+	if err := schema.ValidatePrefix(c.Names.Prefix); c.Names.Prefix != "" && err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}

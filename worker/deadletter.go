@@ -1,0 +1,101 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/dingq/dingq/schema"
+)
+
+// deadLetterTimeout bounds the wait for a dead letter's publish ack. It is independent of the
+// worker's context so that a job being dead-lettered during shutdown still gets its dead letter.
+const deadLetterTimeout = 10 * time.Second
+
+// maxErrorHeader keeps Dingq-Error readable and well inside header limits.
+const maxErrorHeader = 512
+
+// failure is why a job is dead-lettered.
+type failure struct {
+	reason   string // schema.ReasonRejected, ReasonExhausted or ReasonInvalid
+	err      error  // secret-free by construction: dispatcher and schema errors never hold one
+	attempts int    // sends tried
+}
+
+// deadLetter publishes the job to its dead-letter subject, waits for the publish ack, and only
+// then terminates the job. If the publish fails the job is nak'ed with a delay and comes back,
+// so a job is never lost between the two streams.
+func (w *Worker) deadLetter(d *delivery, f failure) {
+	code, status, err := w.publishDeadLetter(d.job, f)
+	if err != nil {
+		delay := w.cfg.retryDelay(d.attempt)
+		_ = d.msg.NakWithDelay(delay)
+		w.log.Error().Err(err).Str("job_id", d.id).Str("kind", d.kindName).Int("attempt", d.attempt).
+			Str("reason", f.reason).Int64("delay_ms", delay.Milliseconds()).
+			Msg("dead-letter publish failed; job kept and retried")
+		return
+	}
+	_ = d.msg.TermWithReason(f.reason)
+	w.logDeadLettered(d.job, f, code, status)
+}
+
+func (w *Worker) logDeadLettered(j job, f failure, code string, status int) {
+	w.log.Warn().Str("job_id", j.id).Str("kind", j.kindName).Int("attempt", f.attempts).
+		Str("reason", f.reason).Str("code", code).Int("http_status", status).Str("error", errorText(f.err)).
+		Msg("dead-lettered")
+}
+
+// publishDeadLetter stores the dead letter of j and waits for the publish ack. Its message id is
+// derived from the job's stream sequence, so a repeated move (the Term was lost, or the advisory
+// path and a worker both act) is stored once.
+func (w *Worker) publishDeadLetter(j job, f failure) (code string, status int, err error) {
+	code, status = failureCode(f.err)
+	ctx, cancel := context.WithTimeout(context.Background(), deadLetterTimeout)
+	defer cancel()
+	msgID := "dead-" + w.cfg.Names.JobStream() + "-" + strconv.FormatUint(j.streamSeq, 10)
+	_, err = w.js.PublishMsg(ctx, deadLetterMsg(w.cfg.Names, j, f, code, status), jetstream.WithMsgID(msgID))
+	return code, status, err
+}
+
+// deadLetterMsg copies the job's body and headers (less JetStream's own Nats-* headers, which
+// would deduplicate or constrain the new publish) and adds the contract's Dingq-* headers.
+func deadLetterMsg(names schema.Names, j job, f failure, code string, status int) *nats.Msg {
+	m := nats.NewMsg(names.DeadSubject(schema.Kind(j.kindName)))
+	m.Data = j.data
+	for k, vs := range j.header {
+		if !strings.HasPrefix(k, "Nats-") {
+			m.Header[k] = vs
+		}
+	}
+	m.Header.Set(schema.HeaderJobID, j.id)
+	m.Header.Set(schema.HeaderReason, f.reason)
+	m.Header.Set(schema.HeaderErrorCode, code)
+	m.Header.Set(schema.HeaderError, errorText(f.err))
+	if status > 0 {
+		m.Header.Set(schema.HeaderHTTPStatus, strconv.Itoa(status))
+	}
+	m.Header.Set(schema.HeaderAttempts, strconv.Itoa(f.attempts))
+	m.Header.Set(schema.HeaderOriginalSubject, j.subject)
+	m.Header.Set(schema.HeaderFailedAt, time.Now().UTC().Format(time.RFC3339))
+	return m
+}
+
+// errorText renders err for a header or log line: one line, bounded.
+func errorText(err error) string {
+	if err == nil {
+		return ""
+	}
+	s := strings.Join(strings.Fields(err.Error()), " ")
+	if len(s) > maxErrorHeader {
+		s = strings.ToValidUTF8(s[:maxErrorHeader], "") + "..."
+	}
+	return s
+}
+
+// errNoOutcome explains a job that came back after its last attempt without a decision.
+var errNoOutcome = errors.New("no outcome recorded for the last attempt (its worker stopped, or the dead-letter publish failed)")

@@ -1,0 +1,230 @@
+package worker_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/dingq/dingq/dispatcher"
+	"github.com/dingq/dingq/schema"
+	"github.com/dingq/dingq/worker"
+	"github.com/dingq/dingq/worker/embedded"
+)
+
+// nakTimes takes the next job n times and naks each delivery, as workers that died mid-send would
+// leave it (every delivery counts, whatever ended it).
+func nakTimes(t *testing.T, cons jetstream.Consumer, n int) uint64 {
+	t.Helper()
+	var seq uint64
+	for range n {
+		batch, err := cons.Fetch(1, jetstream.FetchMaxWait(5*time.Second))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := 0
+		for m := range batch.Messages() {
+			meta, _ := m.Metadata()
+			seq = meta.Sequence.Stream
+			got++
+			if err := m.Nak(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got != 1 {
+			t.Fatalf("fetched %d messages, want 1 (%v)", got, batch.Error())
+		}
+	}
+	return seq
+}
+
+func TestRedeliveryOfASentJobIsAckedWithoutSending(t *testing.T) {
+	e := newEnv(t)
+	cfg := testConfig()
+	res, err := worker.Provision(context.Background(), e.js, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.publish(schema.KindCard, card("acklost-1"), nil)
+	// The first delivery was sent, and the worker recorded it, but its ack never arrived.
+	seq := nakTimes(t, res.Jobs, 1)
+	if _, err := res.Sent.Put(context.Background(), "card.acklost-1", fmt.Appendf(nil, "%d", seq)); err != nil {
+		t.Fatal(err)
+	}
+	s := newScript()
+	e.run(cfg, s)
+	e.waitFor(10*time.Second, "the job acked", func() bool { return e.streamMsgs(names.JobStream()) == 0 })
+	if n := s.count("acklost-1"); n != 0 {
+		t.Errorf("sends = %d, want 0", n)
+	}
+	if !e.log.Has("already sent: acked without sending again") {
+		t.Errorf("no log of the skipped send:\n%s", e.log)
+	}
+}
+
+func TestConfirmedAcksNeedNoRecordAndSeparatePublishesAreAllSent(t *testing.T) {
+	e := newEnv(t)
+	s := newScript()
+	e.run(testConfig(), s)
+	robot := `{"link":"https://oapi.dingtalk.com/robot/send?access_token=x","data":[{"msgtype":"text","text":{"content":"build failed"}}]}`
+	e.publish(schema.KindRobot, robot, nil)
+	e.publish(schema.KindRobot, robot, nil) // the same alert, raised twice: both must go out
+	e.waitFor(10*time.Second, "two sends", func() bool { _, n := s.total(); return n == 2 })
+	e.waitFor(5*time.Second, "job stream empty", func() bool { return e.streamMsgs(names.JobStream()) == 0 })
+	if n := e.streamMsgs("KV_" + names.SentBucket()); n != 0 {
+		t.Errorf("sent-record holds %d entries after confirmed acks, want 0", n)
+	}
+}
+
+func TestUnconfirmedAckIsRecordedAndTheJobSentOnce(t *testing.T) {
+	natsd := newRestartable(t)
+	e := envOn(t, natsd.srv)
+	cfg := testConfig()
+	cfg.AckWait = time.Second
+	sending, proceed := make(chan struct{}), make(chan struct{})
+	var sends atomic.Int64
+	e.run(cfg, dispatcher.SenderFunc(func(context.Context, dispatcher.Job) error {
+		if sends.Add(1) == 1 {
+			close(sending)
+			<-proceed // NATS goes away while DingTalk takes the send
+		}
+		return nil
+	}))
+	e.publish(schema.KindCard, card("lost-ack"), nil)
+	<-sending
+	natsd.stop()
+	close(proceed)
+	e.waitFor(15*time.Second, "the unconfirmed ack noticed", func() bool {
+		return e.log.Has("ack not confirmed; recording the send so a redelivery is not sent again")
+	})
+	natsd.start()
+	e.waitFor(30*time.Second, "the send recorded", func() bool { return e.streamMsgs("KV_"+names.SentBucket()) == 1 })
+	e.waitFor(30*time.Second, "the job settled", func() bool { return e.streamMsgs(names.JobStream()) == 0 })
+	if n := sends.Load(); n != 1 {
+		t.Errorf("sends = %d, want 1", n)
+	}
+}
+
+func TestStrandedJobIsMovedToTheDeadLettersByTheAdvisory(t *testing.T) {
+	e := newEnv(t)
+	cfg := testConfig()
+	cfg.MaxAttempts = 1
+	res, err := worker.Provision(context.Background(), e.js, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.publish(schema.KindCard, card("stranded-2"), nil)
+	info, err := res.Jobs.Info(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Every delivery JetStream allows ends without a decision: it stops delivering the job, which
+	// would then sit in the work queue forever.
+	nakTimes(t, res.Jobs, info.Config.MaxDeliver)
+
+	s := newScript()
+	e.run(cfg, s)
+	e.waitFor(15*time.Second, "a dead letter", func() bool { return len(e.deadLetters()) == 1 })
+	dl := e.deadLetters()[0]
+	if r, c, id := dl.Header.Get(schema.HeaderReason), dl.Header.Get(schema.HeaderErrorCode), dl.Header.Get(schema.HeaderJobID); r != "exhausted" || c != "max_deliveries" || id != "stranded-2" {
+		t.Errorf("reason, code, id = %s, %s, %s; want exhausted, max_deliveries, stranded-2", r, c, id)
+	}
+	e.waitFor(5*time.Second, "job and advisory streams empty", func() bool {
+		return e.streamMsgs(names.JobStream()) == 0 && e.streamMsgs(names.AdvisoryStream()) == 0
+	})
+	if n := s.count("stranded-2"); n != 0 {
+		t.Errorf("sends = %d, want 0", n)
+	}
+}
+
+func TestHostileInputIsDeadLetteredAndTheWorkerKeepsGoing(t *testing.T) {
+	srv, err := embedded.Start(embedded.Config{Listen: "127.0.0.1:0", StoreDir: t.TempDir(), MaxPayload: 4 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := envOn(t, srv)
+	var sends atomic.Int64
+	e.run(testConfig(), dispatcher.SenderFunc(func(_ context.Context, j dispatcher.Job) error {
+		sends.Add(1)
+		return nil
+	}))
+	hostile := map[string]struct {
+		subject, body, code string
+	}{
+		"oversized":    {"dingq.send.card", `{"cardTemplateId":"` + strings.Repeat("x", 1<<20+10) + `"}`, schema.CodeTooLarge},
+		"not utf-8":    {"dingq.send.card", "{\"cardTemplateId\":\"\xff\xfe\"}", schema.CodeInvalidUTF8},
+		"deep nesting": {"dingq.send.robot", strings.Repeat("[", 100000) + strings.Repeat("]", 100000), schema.CodeTooDeep},
+		"wrong type":   {"dingq.send.card", `{"cardTemplateId":1,"openConversationId":"c","outTrackId":"o","robotCode":"r","cardData":"{}"}`, schema.CodeInvalidField},
+		"array body":   {"dingq.send.crossdomain", `[1,2,3]`, schema.CodeInvalidJSON},
+		"empty":        {"dingq.send.robot", ``, schema.CodeEmptyBody},
+		"unknown kind": {"dingq.send.sms", `{"to":"x"}`, schema.CodeUnknownKind},
+		"nested kind":  {"dingq.send.card.extra", card("nested"), schema.CodeUnknownKind},
+	}
+	for name, h := range hostile {
+		m := nats.NewMsg(h.subject)
+		m.Data = []byte(h.body)
+		m.Header.Set(schema.HeaderMsgID, name)
+		if _, err := e.js.PublishMsg(context.Background(), m); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+	}
+	e.publish(schema.KindCard, card("after-the-storm"), nil)
+	e.waitFor(15*time.Second, "every hostile job dead-lettered and the valid one sent", func() bool {
+		return len(e.deadLetters()) == len(hostile) && e.log.Has("sent")
+	})
+	for _, dl := range e.deadLetters() {
+		h := hostile[dl.Header.Get(schema.HeaderJobID)]
+		if dl.Header.Get(schema.HeaderReason) != "invalid" || dl.Header.Get(schema.HeaderErrorCode) != h.code {
+			t.Errorf("%s: reason %s code %s, want invalid %s", dl.Header.Get(schema.HeaderJobID),
+				dl.Header.Get(schema.HeaderReason), dl.Header.Get(schema.HeaderErrorCode), h.code)
+		}
+		if len(dl.Header.Get(schema.HeaderError)) > 600 {
+			t.Errorf("Dingq-Error is %d bytes", len(dl.Header.Get(schema.HeaderError)))
+		}
+	}
+	if n := sends.Load(); n != 1 {
+		t.Errorf("sends = %d, want 1 (only the valid job)", n)
+	}
+}
+
+func TestNATSRestartMidRunLosesNothing(t *testing.T) {
+	const jobs = 400
+	natsd := newRestartable(t)
+	e := envOn(t, natsd.srv)
+	s := newScript()
+	s.fn = func(ctx context.Context, _ dispatcher.Job) error {
+		select {
+		case <-time.After(5 * time.Millisecond):
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	cfg := testConfig()
+	e.run(cfg, s)
+	for i := range jobs {
+		e.publish(schema.KindCard, card(fmt.Sprintf("restart-%03d", i)), nil)
+	}
+	e.waitFor(10*time.Second, "some jobs sent", func() bool { n, _ := s.total(); return n >= 50 })
+
+	natsd.stop()
+	down := time.Now()
+	natsd.start()
+	e.waitFor(60*time.Second, "every job sent after the restart", func() bool { n, _ := s.total(); return n == jobs })
+	allSent := time.Since(down)
+	// Acks that could not be confirmed during the outage may be lost; those jobs come back after
+	// the ack wait and are acked through the sent-record, without a second send.
+	e.waitFor(2*worker.DefaultAckWait, "every job acked", func() bool { return e.streamMsgs(names.JobStream()) == 0 })
+	unique, sends := s.total()
+	t.Logf("NATS restart: %d jobs, %d lost, %d duplicate sends, all sent %v and all acked %v after the server went down (%d acks unconfirmed)",
+		jobs, jobs-unique, sends-unique, allSent.Round(time.Millisecond), time.Since(down).Round(time.Millisecond),
+		len(e.log.Events("ack not confirmed; recording the send so a redelivery is not sent again")))
+	if !e.nc.IsConnected() {
+		t.Error("the worker's connection did not come back")
+	}
+}

@@ -1,0 +1,162 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/dingq/dingq/dispatcher"
+	"github.com/dingq/dingq/schema"
+)
+
+// job is a job as stored in the job stream: what a dead letter is made from.
+type job struct {
+	subject   string
+	data      []byte
+	header    nats.Header
+	streamSeq uint64
+	kindName  string      // the subject after "<prefix>.send.": "card", or an unknown kind's name
+	kind      schema.Kind // "" when kindName is not a known kind
+	id        string
+}
+
+// newJob names the job stored at seq on subject.
+func (w *Worker) newJob(subject string, data []byte, header nats.Header, seq uint64) job {
+	j := job{subject: subject, data: data, header: header, streamSeq: seq}
+	j.kindName = strings.TrimPrefix(subject, strings.TrimSuffix(w.cfg.Names.SendSubjects(), ">"))
+	if k, err := schema.ParseKind(j.kindName); err == nil {
+		j.kind = k
+	}
+	j.id = schema.JobID(j.kind, header.Get(schema.HeaderMsgID), data)
+	return j
+}
+
+// delivery is one delivery of a job, as the worker sees it.
+type delivery struct {
+	job
+	msg     jetstream.Msg
+	attempt int // JetStream's NumDelivered: this delivery's number, from 1
+}
+
+func (w *Worker) inspect(msg jetstream.Msg) *delivery {
+	var seq uint64
+	attempt := 1
+	if meta, err := msg.Metadata(); err == nil {
+		attempt = int(meta.NumDelivered)
+		seq = meta.Sequence.Stream
+	}
+	return &delivery{job: w.newJob(msg.Subject(), msg.Data(), msg.Headers(), seq), msg: msg, attempt: attempt}
+}
+
+// handle takes one job from delivery to its decision: ack, retry, dead letter, or hand back.
+func (w *Worker) handle(ctx context.Context, msg jetstream.Msg, stopping <-chan struct{}) {
+	d := w.inspect(msg)
+	if d.attempt > 1 && w.alreadySent(d) {
+		_ = msg.Ack()
+		w.log.Info().Str("job_id", d.id).Str("kind", d.kindName).Int("attempt", d.attempt).
+			Msg("already sent: acked without sending again")
+		return
+	}
+	if d.attempt > w.cfg.MaxAttempts {
+		w.deadLetter(d, failure{reason: schema.ReasonExhausted, err: errNoOutcome, attempts: w.cfg.MaxAttempts})
+		return
+	}
+	if err := w.validate(d); err != nil {
+		w.deadLetter(d, failure{reason: schema.ReasonInvalid, err: err})
+		return
+	}
+	err := w.send(ctx, d)
+	v := w.cfg.decide(d.attempt, err, isClosed(stopping))
+	switch v.action {
+	case actAck:
+		w.ackSent(d)
+		w.log.Info().Str("job_id", d.id).Str("kind", d.kindName).Int("attempt", d.attempt).Msg("sent")
+	case actRetry:
+		_ = msg.NakWithDelay(v.delay)
+		code, status := failureCode(err)
+		w.log.Info().Str("job_id", d.id).Str("kind", d.kindName).Int("attempt", d.attempt).
+			Str("code", code).Int("http_status", status).Int64("delay_ms", v.delay.Milliseconds()).
+			Str("error", errorText(err)).Msg("retry")
+	case actHandBack:
+		_ = msg.Nak()
+		w.log.Info().Str("job_id", d.id).Str("kind", d.kindName).Int("attempt", d.attempt).
+			Msg("handed back: worker stopping")
+	case actDead:
+		w.deadLetter(d, failure{reason: v.reason, err: err, attempts: d.attempt})
+	}
+}
+
+// ackSent acks a sent job and waits for JetStream to confirm it. An ack that cannot be confirmed
+// (NATS unreachable, the reply lost) may not have arrived, and the job may come back: the send is
+// then recorded in the sent-record, retried until stored, so the redelivery is acked without a
+// second send. A confirmed ack needs no record: that job cannot come back.
+func (w *Worker) ackSent(d *delivery) {
+	if w.js.Conn().IsConnected() {
+		ctx, cancel := context.WithTimeout(context.Background(), ackTimeout)
+		err := d.msg.DoubleAck(ctx)
+		cancel()
+		if err == nil {
+			return
+		}
+	}
+	// A confirmed ack is not sent at all while the connection is reconnecting; a plain one waits
+	// in the reconnect buffer and lands the moment NATS is back, sparing the job its ack wait.
+	_ = d.msg.Ack()
+	w.log.Warn().Str("job_id", d.id).Str("kind", d.kindName).
+		Msg("ack not confirmed; recording the send so a redelivery is not sent again")
+	// The record may take as long as NATS stays away: write it beside the pool, not in a slot.
+	j := d.job
+	w.recorders.Go(func() {
+		if err := w.res.sentRecord().markSent(j); err != nil {
+			w.log.Error().Err(err).Str("job_id", j.id).Str("kind", j.kindName).
+				Msg("could not record the send; if the ack was lost the job will be sent again")
+		}
+	})
+}
+
+// alreadySent reports whether this message was sent on an earlier delivery whose ack never
+// arrived. Only redeliveries ask: a first delivery cannot have been sent. If the record cannot be
+// read, the job is sent: a possible duplicate beats a job stuck on a broken bucket.
+func (w *Worker) alreadySent(d *delivery) bool {
+	sent, err := w.res.sentRecord().wasSent(d.job)
+	if err != nil {
+		w.log.Warn().Err(err).Str("job_id", d.id).Msg("could not read the sent-record; sending")
+	}
+	return sent
+}
+
+func (w *Worker) validate(d *delivery) error {
+	if d.kind == "" {
+		return &schema.ValidationError{Code: schema.CodeUnknownKind,
+			Message: fmt.Sprintf("subject %s names no job kind (want card, crossdomain or robot)", d.subject)}
+	}
+	return w.validator.Validate(d.kind, d.data)
+}
+
+// errPanic marks a sender that panicked; the job takes the normal retry path.
+var errPanic = errors.New("sender panicked")
+
+// send calls the sender, signalling progress to JetStream while it runs and turning a panic into
+// an error.
+func (w *Worker) send(ctx context.Context, d *delivery) (err error) {
+	defer startProgress(d.msg, w.cfg.AckWait/3).stop()
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w: %v", errPanic, r)
+		}
+	}()
+	return w.sender.Send(ctx, dispatcher.Job{Kind: d.kind, ID: d.id, Body: d.data, Attempt: d.attempt})
+}
+
+func isClosed(ch <-chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
+}

@@ -246,9 +246,11 @@ func jsonStringOf(v *fastjson.Value, first byte) bool {
 }
 
 // jsonContent is what the schema library accepts as application/json, which it checks with
-// encoding/json: valid syntax and no number out of float64's range.
+// encoding/json: valid syntax and no number out of float64's range. Content nested deeper than
+// MaxDepth takes the schema path: fastjson words a syntax error once per level, each time quoting
+// the rest of the input, so 20 KB of '[' took seconds.
 func jsonContent(b []byte, first byte) bool {
-	if fastjson.ValidateBytes(b) != nil || !numbersFit(b) {
+	if tooDeep(b, MaxDepth) || fastjson.ValidateBytes(b) != nil || !numbersFit(b) {
 		return false
 	}
 	b = bytes.TrimLeft(b, " \t\n\r")

@@ -152,3 +152,11 @@ func (n Names) AdvisoryStream() string { return n.streamPrefix() + "_ADVISORIES"
 func (n Names) MaxDeliveriesSubject() string {
 	return "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES." + n.JobStream() + "." + n.Consumer()
 }
+
+// LimitBucket is the key-value bucket where every worker shares the rate limits' state: per
+// app and API, and per robot webhook, the next free send time and any penalty DingTalk imposed.
+func (n Names) LimitBucket() string { return n.streamPrefix() + "_LIMITS" }
+
+// TokenBucket is the key-value bucket where every worker shares the DingTalk apps' access
+// tokens, so that the fleet fetches each app's token once per refresh.
+func (n Names) TokenBucket() string { return n.streamPrefix() + "_TOKENS" }

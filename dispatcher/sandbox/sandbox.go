@@ -56,6 +56,8 @@ func (s *Sandbox) routes() {
 	s.mux.Handle("POST /v1.0/im/interactiveCards/templates/send", s.serveSend(s.apis[schema.KindCard]))
 	s.mux.Handle("POST /topapi/dingtalk/impaas/message/crossdomain/send", s.serveSend(s.apis[schema.KindCrossDomain]))
 	s.mux.Handle("POST /api/v1/openapi/notification/dingtalk", s.serveSend(s.apis[schema.KindRobot]))
+	s.routesWebhook()
+	s.routesDeliver()
 
 	s.mux.HandleFunc("GET /_sandbox/faults", s.handleListFaults)
 	s.mux.HandleFunc("POST /_sandbox/faults", s.handleAddFault)

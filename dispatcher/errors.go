@@ -46,6 +46,10 @@ type Error struct {
 	// MinDelay is the least time to wait before the next send, where DingTalk implies one
 	// (at least 1 s after a QPS refusal). Zero means the worker's own backoff alone decides.
 	MinDelay time.Duration
+	// Penalty is how long DingTalk now blocks every send to the same target (a group robot that
+	// went over its 20 messages a minute is blocked for 10 minutes), so that the rate limiter
+	// holds that target's other jobs too. Zero: no block announced.
+	Penalty time.Duration
 }
 
 func (e *Error) Error() string {

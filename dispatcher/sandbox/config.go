@@ -40,6 +40,23 @@ type Config struct {
 	// gives up meanwhile is dropped unanswered. Default 0.
 	Latency time.Duration
 
+	// APIRate is how many send requests each app API (card template send, card
+	// createAndDeliver, cross-domain send) accepts in any window of 1 s before it answers with its
+	// throttling failure, as DingTalk's per-app QPS limit does. Default 0: no limit.
+	APIRate int
+	// RobotLimit is how many messages one robot webhook (POST /robot/send, one access_token)
+	// accepts in any window of RobotWindow before it answers errcode 410100 and blocks that robot
+	// for RobotBlock, answering 410100 to everything meanwhile. Default 0: no limit.
+	RobotLimit int
+	// RobotWindow is RobotLimit's window. Default 1 minute.
+	RobotWindow time.Duration
+	// RobotBlock is how long a robot that went over RobotLimit stays blocked. Default 10 minutes.
+	RobotBlock time.Duration
+	// RobotSecrets maps a robot webhook's access_token to its signing secret: a send to such a
+	// robot must carry a timestamp within an hour and its valid sign, or it is answered errcode
+	// 310000. Default nil: no robot signs.
+	RobotSecrets map[string]string
+
 	// RecordBodies keeps each delivery's body in [Delivery.Body]. Default false: benchmarks push
 	// millions of sends, and without bodies the sandbox keeps only a counter per distinct key
 	// (under 40 bytes) beside the latest MaxRecorded deliveries.
@@ -60,6 +77,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxRecorded == 0 {
 		c.MaxRecorded = DefaultMaxRecorded
+	}
+	if c.RobotWindow == 0 {
+		c.RobotWindow = time.Minute
+	}
+	if c.RobotBlock == 0 {
+		c.RobotBlock = 10 * time.Minute
 	}
 	return c
 }

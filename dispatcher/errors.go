@@ -18,6 +18,9 @@ const (
 	// Senders handle it themselves; it reaches the worker only if the fresh token is refused too,
 	// where it is treated as [Retry].
 	TokenExpired
+	// Defer means the job was not sent and nothing failed: it waits for its turn under a rate
+	// limit (MinDelay says how long). A deferral does not use up one of the job's attempts.
+	Defer
 )
 
 func (d Decision) String() string {
@@ -28,6 +31,8 @@ func (d Decision) String() string {
 		return "reject"
 	case TokenExpired:
 		return "token_expired"
+	case Defer:
+		return "defer"
 	}
 	return fmt.Sprintf("decision(%d)", int(d))
 }

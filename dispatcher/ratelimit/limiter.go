@@ -1,0 +1,406 @@
+package ratelimit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/dingq/dingq/dispatcher"
+)
+
+// Defaults of [Config].
+const (
+	DefaultMaxHold  = 2 * time.Second
+	DefaultMargin   = 0.02
+	DefaultLeaseMax = 64
+	DefaultTimeout  = 5 * time.Second
+)
+
+// Codes of the [dispatcher.Defer] errors a [Limiter] returns.
+const (
+	// CodeWaiting: the target's next free turn is further away than MaxHold.
+	CodeWaiting = "rate_limit_wait"
+	// CodePenalty: DingTalk blocked the target for a while, and the fleet holds its jobs.
+	CodePenalty = "rate_limit_penalty"
+	// CodeUnavailable: the shared state could not be read or written (NATS unreachable).
+	CodeUnavailable = "rate_limit_unavailable"
+)
+
+// Config tunes a [Limiter]. The zero value of every field means its default.
+type Config struct {
+	// MaxHold is the longest [Limiter.Wait] blocks for a turn. A turn further away is answered
+	// with a Defer error instead, so that a job does not hold a worker's send slot for long.
+	// Default 2 s.
+	MaxHold time.Duration
+	// Margin is the share of every period left unused (0.02: 20 sends a second are spaced as if
+	// the second were 1.02 s long). It absorbs timer lateness and network jitter, so that DingTalk
+	// never counts more than N in a window even though sends reach it a few ms early or late.
+	// Default 0.02; at most 0.5.
+	Margin float64
+	// LeaseMax caps the turns taken in one update of the shared state. Default 64.
+	LeaseMax int
+	// Timeout bounds each read or write of the shared state. Default 5 s.
+	Timeout time.Duration
+	// Now tells the time; tests set it. Default time.Now.
+	Now func() time.Time
+}
+
+func (c Config) withDefaults() Config {
+	if c.MaxHold == 0 {
+		c.MaxHold = DefaultMaxHold
+	}
+	if c.Margin == 0 {
+		c.Margin = DefaultMargin
+	}
+	if c.LeaseMax == 0 {
+		c.LeaseMax = DefaultLeaseMax
+	}
+	if c.Timeout == 0 {
+		c.Timeout = DefaultTimeout
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	return c
+}
+
+func (c Config) validate() error {
+	switch {
+	case c.MaxHold < 0, c.Timeout < 0:
+		return errors.New("ratelimit: MaxHold and Timeout must not be negative")
+	case c.Margin < 0 || c.Margin > 0.5:
+		return fmt.Errorf("ratelimit: Margin %v is outside 0..0.5", c.Margin)
+	case c.LeaseMax < 0:
+		return fmt.Errorf("ratelimit: LeaseMax %d is negative", c.LeaseMax)
+	}
+	return nil
+}
+
+// Limiter spaces the sends to each target (an app's API, a robot) so that the whole fleet stays
+// within the target's [Rate]. The fleet's schedule for a target lives in one key of a JetStream
+// key-value bucket: the time of the target's next free turn, and the end of any penalty. A worker
+// takes several consecutive turns in one revision-checked update (a lease) and hands them to its
+// waiting sends, so the bucket sees one update per lease, not per send. It is safe for concurrent
+// use; make one per process.
+type Limiter struct {
+	kv  jetstream.KeyValue
+	cfg Config
+
+	mu      sync.Mutex
+	targets map[string]*target
+}
+
+// New returns a limiter over the bucket kv (see [BucketConfig]).
+func New(kv jetstream.KeyValue, cfg Config) (*Limiter, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	if kv == nil {
+		return nil, errors.New("ratelimit: no key-value bucket")
+	}
+	return &Limiter{kv: kv, cfg: cfg.withDefaults(), targets: map[string]*target{}}, nil
+}
+
+// BucketConfig is the key-value bucket a [Limiter] keeps its state in: one small entry per target,
+// forgotten an hour after its last use (a schedule or penalty never reaches that far ahead).
+func BucketConfig(name string, replicas int) jetstream.KeyValueConfig {
+	return jetstream.KeyValueConfig{
+		Bucket:      name,
+		Description: "dingq: each send target's next free turn and penalty, shared by the fleet",
+		History:     1,
+		TTL:         time.Hour,
+		Storage:     jetstream.FileStorage,
+		Replicas:    max(replicas, 1),
+	}
+}
+
+// Wait blocks until a send to key may start under rate r, and returns nil. A turn further away
+// than MaxHold is not waited for: Wait returns a [*dispatcher.Error] with decision
+// [dispatcher.Defer] and MinDelay set to when to come back, since waiting for a turn is not a
+// failed attempt. It returns ctx's error when ctx ends first, and a Defer error with
+// [CodeUnavailable] when the shared state cannot be reached. An off rate returns at once.
+func (l *Limiter) Wait(ctx context.Context, key string, r Rate) error {
+	if r.Off() {
+		return nil
+	}
+	t := l.target(key)
+	t.mu.Lock()
+	t.waiting++
+	t.mu.Unlock()
+	defer func() {
+		t.mu.Lock()
+		t.waiting--
+		t.mu.Unlock()
+	}()
+	for {
+		turn, done, err := l.next(ctx, t, key, r)
+		if done || err != nil {
+			return err
+		}
+		if err := sleepUntil(ctx, l.cfg.Now, turn); err != nil {
+			return err
+		}
+		if !l.cfg.Now().After(turn.Add(l.grace(r))) {
+			return nil
+		}
+		// The timer fired too late for this turn to be safe; take another.
+	}
+}
+
+// Penalize holds every send to key, fleet-wide, for d from now: DingTalk blocked the target.
+func (l *Limiter) Penalize(ctx context.Context, key string, d time.Duration) error {
+	until := l.cfg.Now().Add(d)
+	t := l.target(key)
+	t.mu.Lock()
+	t.turns = nil
+	t.penalty = later(t.penalty, until)
+	t.mu.Unlock()
+	return l.update(ctx, t, key, func(s state) (state, bool) {
+		if !s.penalty.Before(until) {
+			return s, false
+		}
+		s.penalty = until
+		return s, true
+	})
+}
+
+// next returns the next turn of this process for key, leasing more turns when it has none. done
+// is true when there is no turn to wait for: err then says why (a Defer error, or ctx's).
+func (l *Limiter) next(ctx context.Context, t *target, key string, r Rate) (turn time.Time, done bool, err error) {
+	for {
+		t.mu.Lock()
+		now := l.cfg.Now()
+		if wait := l.deferral(t, now); wait != nil {
+			t.mu.Unlock()
+			return time.Time{}, true, wait
+		}
+		t.dropStale(now, l.grace(r))
+		if len(t.turns) > 0 {
+			turn = t.turns[0]
+			t.turns = t.turns[1:]
+			t.mu.Unlock()
+			return turn, false, nil
+		}
+		if ch := t.leasing; ch != nil { // another send of this process is leasing: wait for it
+			t.mu.Unlock()
+			select {
+			case <-ch:
+				continue
+			case <-ctx.Done():
+				return time.Time{}, true, ctx.Err()
+			}
+		}
+		ch := make(chan struct{})
+		t.leasing = ch
+		want := t.waiting
+		t.mu.Unlock()
+
+		err := l.lease(ctx, t, key, r, want)
+		t.mu.Lock()
+		t.leasing = nil
+		close(ch)
+		t.mu.Unlock()
+		if err != nil {
+			return time.Time{}, true, err
+		}
+	}
+}
+
+// deferral returns the Defer error for a send to t at now, or nil when a turn may be near.
+func (l *Limiter) deferral(t *target, now time.Time) error {
+	hold := now.Add(l.cfg.MaxHold)
+	switch {
+	case t.penalty.After(hold):
+		return deferError(CodePenalty, "DingTalk blocked this target; held", t.penalty.Sub(now)-l.cfg.MaxHold/2)
+	case len(t.turns) == 0 && t.nextFree.After(hold):
+		// Come back when the fleet's next free turn is about MaxHold away, not at the turn
+		// itself: by then other workers will have taken it.
+		return deferError(CodeWaiting, "waiting for its turn; held", t.nextFree.Sub(now)-l.cfg.MaxHold/2)
+	}
+	return nil
+}
+
+// lease takes up to want consecutive turns that start within MaxHold from the shared schedule.
+// When the schedule's next free turn is further away, it records that, and the caller defers.
+func (l *Limiter) lease(ctx context.Context, t *target, key string, r Rate, want int) error {
+	interval := l.interval(r)
+	var leased []time.Time
+	err := l.update(ctx, t, key, func(s state) (state, bool) {
+		leased = leased[:0]
+		now := l.cfg.Now()
+		start := latest(s.next, now, s.penalty)
+		horizon := now.Add(l.cfg.MaxHold)
+		if start.After(horizon) {
+			return s, false
+		}
+		n := min(max(want, 1), l.cfg.LeaseMax, int(horizon.Sub(start)/interval)+1)
+		for i := range n {
+			leased = append(leased, start.Add(time.Duration(i)*interval))
+		}
+		s.next = start.Add(time.Duration(n) * interval)
+		return s, true
+	})
+	if err != nil {
+		return deferError(CodeUnavailable, "the shared rate-limit state is unreachable ("+err.Error()+"); held", l.cfg.MaxHold)
+	}
+	t.mu.Lock()
+	t.turns = append(t.turns, leased...)
+	t.mu.Unlock()
+	return nil
+}
+
+// update applies change to key's shared state with a revision check, reading the state afresh
+// and trying again when another worker changed it first. The state it last saw is kept in t.
+func (l *Limiter) update(ctx context.Context, t *target, key string, change func(state) (state, bool)) error {
+	k := kvKey(key)
+	t.mu.Lock()
+	s, rev, known := t.seen, t.rev, t.known
+	t.mu.Unlock()
+	for attempt := 0; ; attempt++ {
+		if !known {
+			var err error
+			if s, rev, err = l.read(ctx, k); err != nil {
+				return err
+			}
+		}
+		next, write := change(s)
+		if !write {
+			l.remember(t, s, rev)
+			return nil
+		}
+		newRev, err := l.write(ctx, k, next, rev)
+		if err == nil {
+			l.remember(t, next, newRev)
+			return nil
+		}
+		if !isConflict(err) || attempt >= 50 {
+			return err
+		}
+		known = false // another worker went first: read its state and try again
+	}
+}
+
+func (l *Limiter) remember(t *target, s state, rev uint64) {
+	t.mu.Lock()
+	t.seen, t.rev, t.known = s, rev, true
+	t.nextFree = s.next
+	t.penalty = later(t.penalty, s.penalty)
+	t.mu.Unlock()
+}
+
+func (l *Limiter) read(ctx context.Context, k string) (state, uint64, error) {
+	ctx, cancel := context.WithTimeout(ctx, l.cfg.Timeout)
+	defer cancel()
+	e, err := l.kv.Get(ctx, k)
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return state{}, 0, nil
+	}
+	if err != nil {
+		return state{}, 0, err
+	}
+	s, err := decodeState(e.Value())
+	if err != nil { // a value we cannot read is overwritten, not obeyed forever
+		return state{}, e.Revision(), nil
+	}
+	return s, e.Revision(), nil
+}
+
+func (l *Limiter) write(ctx context.Context, k string, s state, rev uint64) (uint64, error) {
+	ctx, cancel := context.WithTimeout(ctx, l.cfg.Timeout)
+	defer cancel()
+	if rev == 0 {
+		return l.kv.Create(ctx, k, s.encode())
+	}
+	return l.kv.Update(ctx, k, s.encode(), rev)
+}
+
+// isConflict reports a revision check that failed: another worker updated the key first.
+func isConflict(err error) bool {
+	var apiErr *jetstream.APIError
+	return errors.Is(err, jetstream.ErrKeyExists) ||
+		errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence
+}
+
+// interval is the spacing of turns: the period, stretched by the margin, over N.
+func (l *Limiter) interval(r Rate) time.Duration {
+	return time.Duration(float64(r.Per) * (1 + l.cfg.Margin) / float64(r.N))
+}
+
+// grace is how late a turn may still be used. Half the margin: the other half absorbs the
+// network's jitter between the worker and DingTalk.
+func (l *Limiter) grace(r Rate) time.Duration {
+	return time.Duration(float64(r.Per) * l.cfg.Margin / 2)
+}
+
+func (l *Limiter) target(key string) *target {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	t, ok := l.targets[key]
+	if !ok {
+		t = &target{}
+		l.targets[key] = t
+	}
+	return t
+}
+
+// target is what this process knows of one send target.
+type target struct {
+	mu       sync.Mutex
+	turns    []time.Time   // leased turns not yet used, earliest first
+	waiting  int           // sends of this process in Wait for this target
+	leasing  chan struct{} // closed when the lease in progress ends; nil when none is
+	nextFree time.Time     // the fleet's next free turn, as last seen
+	penalty  time.Time     // no send before this
+	seen     state         // the shared state as last read or written
+	rev      uint64        // its revision
+	known    bool          // seen and rev are set
+}
+
+// dropStale forgets turns too far in the past to be used safely.
+func (t *target) dropStale(now time.Time, grace time.Duration) {
+	i := 0
+	for i < len(t.turns) && now.After(t.turns[i].Add(grace)) {
+		i++
+	}
+	t.turns = t.turns[i:]
+}
+
+func deferError(code, msg string, d time.Duration) error {
+	d = max(d, 100*time.Millisecond)
+	return &dispatcher.Error{Decision: dispatcher.Defer, Code: code,
+		Message: fmt.Sprintf("%s %s", msg, d.Round(time.Millisecond)), MinDelay: d}
+}
+
+func sleepUntil(ctx context.Context, now func() time.Time, t time.Time) error {
+	d := t.Sub(now())
+	if d <= 0 {
+		return ctx.Err()
+	}
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
+func latest(ts ...time.Time) time.Time {
+	var m time.Time
+	for _, t := range ts {
+		m = later(m, t)
+	}
+	return m
+}

@@ -1,0 +1,64 @@
+package ratelimit
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// state is one target's shared schedule, as stored in the bucket: "<next> <penalty>", each in
+// Unix nanoseconds (0 for none).
+type state struct {
+	next    time.Time // the fleet's next free turn
+	penalty time.Time // no send before this
+}
+
+func (s state) encode() []byte {
+	return []byte(strconv.FormatInt(unixNano(s.next), 10) + " " + strconv.FormatInt(unixNano(s.penalty), 10))
+}
+
+func decodeState(b []byte) (state, error) {
+	a, p, ok := strings.Cut(string(b), " ")
+	next, err1 := strconv.ParseInt(a, 10, 64)
+	pen, err2 := strconv.ParseInt(p, 10, 64)
+	if !ok || err1 != nil || err2 != nil {
+		return state{}, fmt.Errorf("ratelimit: unreadable state %q", b)
+	}
+	return state{next: fromUnixNano(next), penalty: fromUnixNano(pen)}, nil
+}
+
+func unixNano(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+func fromUnixNano(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n)
+}
+
+// kvKey turns a target's name into a bucket key: kept as it is when it is made of the characters
+// a key allows (so operators can read the bucket), hashed otherwise.
+func kvKey(target string) string {
+	if target != "" && len(target) <= 200 && strings.Trim(target, ".") == target && !strings.Contains(target, "..") {
+		plain := true
+		for _, r := range target {
+			if !(r == '-' || r == '_' || r == '=' || r == '.' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
+				plain = false
+				break
+			}
+		}
+		if plain {
+			return target
+		}
+	}
+	sum := sha256.Sum256([]byte(target))
+	return "sha256-" + hex.EncodeToString(sum[:16])
+}

@@ -55,6 +55,9 @@ type Error struct {
 	// went over its 20 messages a minute is blocked for 10 minutes), so that the rate limiter
 	// holds that target's other jobs too. Zero: no block announced.
 	Penalty time.Duration
+	// Turn, on a [Defer], is the send turn reserved for the job: the worker hands it back in
+	// [Job.Turn] when the job returns after MinDelay, so the job keeps its place in the queue.
+	Turn time.Time
 }
 
 func (e *Error) Error() string {

@@ -2,6 +2,7 @@ package dispatcher
 
 import (
 	"context"
+	"time"
 
 	"github.com/dingq/dingq/schema"
 )
@@ -16,6 +17,9 @@ type Job struct {
 	Body []byte
 	// Attempt counts sends of this job, starting at 1.
 	Attempt int
+	// Turn is the send turn a rate limiter reserved for this job when it deferred it
+	// ([Error.Turn]); zero when none was.
+	Turn time.Time
 }
 
 // Sender sends one job. Implementations are safe for concurrent use.

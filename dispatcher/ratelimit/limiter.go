@@ -106,58 +106,92 @@ func New(kv jetstream.KeyValue, cfg Config) (*Limiter, error) {
 }
 
 // BucketConfig is the key-value bucket a [Limiter] keeps its state in: one small entry per target,
-// forgotten an hour after its last use (a schedule or penalty never reaches that far ahead).
+// forgotten a day after its last use. A target's schedule must not reach further ahead than that
+// (at 20 a minute, a robot would need 28,800 queued jobs).
 func BucketConfig(name string, replicas int) jetstream.KeyValueConfig {
 	return jetstream.KeyValueConfig{
 		Bucket:      name,
 		Description: "dingq: each send target's next free turn and penalty, shared by the fleet",
 		History:     1,
-		TTL:         time.Hour,
+		TTL:         24 * time.Hour,
 		Storage:     jetstream.FileStorage,
 		Replicas:    max(replicas, 1),
 	}
 }
 
 // Wait blocks until a send to key may start under rate r, and returns nil. A turn further away
-// than MaxHold is not waited for: Wait returns a [*dispatcher.Error] with decision
-// [dispatcher.Defer] and MinDelay set to when to come back, since waiting for a turn is not a
-// failed attempt. It returns ctx's error when ctx ends first, and a Defer error with
-// [CodeUnavailable] when the shared state cannot be reached. An off rate returns at once.
+// than MaxHold is not waited for: Wait reserves it and returns a [*dispatcher.Error] with
+// decision [dispatcher.Defer], the reserved Turn, and MinDelay set to when to come back (about
+// MaxHold before the turn), since waiting for a turn is not a failed attempt. Pass the reserved
+// turn to [Limiter.WaitTurn] when the job comes back. Wait returns ctx's error when ctx ends
+// first, and a Defer error with [CodeUnavailable] when the shared state cannot be reached. An off
+// rate returns at once.
 func (l *Limiter) Wait(ctx context.Context, key string, r Rate) error {
 	if r.Off() {
 		return nil
 	}
 	t := l.target(key)
-	t.mu.Lock()
-	t.waiting++
-	t.mu.Unlock()
-	defer func() {
-		t.mu.Lock()
-		t.waiting--
-		t.mu.Unlock()
-	}()
 	for {
-		turn, done, err := l.next(ctx, t, key, r)
-		if done || err != nil {
+		turn, err := l.next(ctx, t, key, r)
+		if err != nil {
 			return err
 		}
-		if err := sleepUntil(ctx, l.cfg.Now, turn); err != nil {
+		if ok, err := l.await(ctx, turn, r, l.code(t)); ok || err != nil {
 			return err
 		}
-		if !l.cfg.Now().After(turn.Add(l.grace(r))) {
-			return nil
-		}
-		// The timer fired too late for this turn to be safe; take another.
+		// The turn could not be kept (too far, or the timer fired too late to be safe).
 	}
 }
 
+// WaitTurn is [Limiter.Wait] for a job that holds a turn reserved by an earlier Wait: it waits
+// for that turn, defers again (keeping the turn) while the turn is more than MaxHold away, and
+// takes a new turn when the reserved one has passed.
+func (l *Limiter) WaitTurn(ctx context.Context, key string, r Rate, turn time.Time) error {
+	if r.Off() {
+		return nil
+	}
+	if turn.IsZero() {
+		return l.Wait(ctx, key, r)
+	}
+	if ok, err := l.await(ctx, turn, r, l.code(l.target(key))); ok || err != nil {
+		return err
+	}
+	return l.Wait(ctx, key, r)
+}
+
+// await waits for turn and reports whether it was kept. A turn more than MaxHold away is a Defer
+// error (the turn stays reserved); a turn too far past to be used safely is not kept.
+func (l *Limiter) await(ctx context.Context, turn time.Time, r Rate, code string) (bool, error) {
+	now := l.cfg.Now()
+	if wait := turn.Sub(now); wait > l.cfg.MaxHold {
+		return false, &dispatcher.Error{Decision: dispatcher.Defer, Code: code, Turn: turn,
+			MinDelay: wait - l.cfg.MaxHold/2,
+			Message:  "waiting for its turn under " + r.String() + " in " + wait.Round(time.Millisecond).String()}
+	}
+	if err := sleepUntil(ctx, l.cfg.Now, turn); err != nil {
+		return false, err
+	}
+	return !l.cfg.Now().After(turn.Add(l.grace(r))), nil
+}
+
+// code names why a send to t waits: a penalty, as far as this process knows, or its turn.
+func (l *Limiter) code(t *target) string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.seen.penalty.After(l.cfg.Now()) {
+		return CodePenalty
+	}
+	return CodeWaiting
+}
+
 // Penalize holds every send to key, fleet-wide, for d from now: DingTalk blocked the target.
+// Turns already reserved inside the penalty by other workers are not withdrawn; a send on one of
+// them is answered with the block again and retried.
 func (l *Limiter) Penalize(ctx context.Context, key string, d time.Duration) error {
 	until := l.cfg.Now().Add(d)
 	t := l.target(key)
 	t.mu.Lock()
 	t.turns = nil
-	t.penalty = later(t.penalty, until)
 	t.mu.Unlock()
 	return l.update(ctx, t, key, func(s state) (state, bool) {
 		if !s.penalty.Before(until) {
@@ -168,22 +202,25 @@ func (l *Limiter) Penalize(ctx context.Context, key string, d time.Duration) err
 	})
 }
 
-// next returns the next turn of this process for key, leasing more turns when it has none. done
-// is true when there is no turn to wait for: err then says why (a Defer error, or ctx's).
-func (l *Limiter) next(ctx context.Context, t *target, key string, r Rate) (turn time.Time, done bool, err error) {
+// next returns a turn for one send: the earliest this process holds, leasing more when it holds
+// none. The turn may be far off: the caller then defers the job with it.
+func (l *Limiter) next(ctx context.Context, t *target, key string, r Rate) (time.Time, error) {
+	t.mu.Lock()
+	t.needy++
+	t.mu.Unlock()
+	defer func() {
+		t.mu.Lock()
+		t.needy--
+		t.mu.Unlock()
+	}()
 	for {
 		t.mu.Lock()
-		now := l.cfg.Now()
-		if wait := l.deferral(t, now); wait != nil {
-			t.mu.Unlock()
-			return time.Time{}, true, wait
-		}
-		t.dropStale(now, l.grace(r))
+		t.dropStale(l.cfg.Now(), l.grace(r))
 		if len(t.turns) > 0 {
-			turn = t.turns[0]
+			turn := t.turns[0]
 			t.turns = t.turns[1:]
 			t.mu.Unlock()
-			return turn, false, nil
+			return turn, nil
 		}
 		if ch := t.leasing; ch != nil { // another send of this process is leasing: wait for it
 			t.mu.Unlock()
@@ -191,12 +228,12 @@ func (l *Limiter) next(ctx context.Context, t *target, key string, r Rate) (turn
 			case <-ch:
 				continue
 			case <-ctx.Done():
-				return time.Time{}, true, ctx.Err()
+				return time.Time{}, ctx.Err()
 			}
 		}
 		ch := make(chan struct{})
 		t.leasing = ch
-		want := t.waiting
+		want := t.needy
 		t.mu.Unlock()
 
 		err := l.lease(ctx, t, key, r, want)
@@ -205,39 +242,21 @@ func (l *Limiter) next(ctx context.Context, t *target, key string, r Rate) (turn
 		close(ch)
 		t.mu.Unlock()
 		if err != nil {
-			return time.Time{}, true, err
+			return time.Time{}, err
 		}
 	}
 }
 
-// deferral returns the Defer error for a send to t at now, or nil when a turn may be near.
-func (l *Limiter) deferral(t *target, now time.Time) error {
-	hold := now.Add(l.cfg.MaxHold)
-	switch {
-	case t.penalty.After(hold):
-		return deferError(CodePenalty, "DingTalk blocked this target; held", t.penalty.Sub(now)-l.cfg.MaxHold/2)
-	case len(t.turns) == 0 && t.nextFree.After(hold):
-		// Come back when the fleet's next free turn is about MaxHold away, not at the turn
-		// itself: by then other workers will have taken it.
-		return deferError(CodeWaiting, "waiting for its turn; held", t.nextFree.Sub(now)-l.cfg.MaxHold/2)
-	}
-	return nil
-}
-
-// lease takes up to want consecutive turns that start within MaxHold from the shared schedule.
-// When the schedule's next free turn is further away, it records that, and the caller defers.
+// lease takes want consecutive turns (at most LeaseMax) from the shared schedule, from the
+// fleet's next free turn or the end of a penalty, whichever is later: one update for many sends.
+// Turns far off are reservations for sends that will be deferred.
 func (l *Limiter) lease(ctx context.Context, t *target, key string, r Rate, want int) error {
 	interval := l.interval(r)
 	var leased []time.Time
 	err := l.update(ctx, t, key, func(s state) (state, bool) {
 		leased = leased[:0]
-		now := l.cfg.Now()
-		start := latest(s.next, now, s.penalty)
-		horizon := now.Add(l.cfg.MaxHold)
-		if start.After(horizon) {
-			return s, false
-		}
-		n := min(max(want, 1), l.cfg.LeaseMax, int(horizon.Sub(start)/interval)+1)
+		start := latest(s.next, l.cfg.Now(), s.penalty)
+		n := min(max(want, 1), l.cfg.LeaseMax)
 		for i := range n {
 			leased = append(leased, start.Add(time.Duration(i)*interval))
 		}
@@ -287,8 +306,6 @@ func (l *Limiter) update(ctx context.Context, t *target, key string, change func
 func (l *Limiter) remember(t *target, s state, rev uint64) {
 	t.mu.Lock()
 	t.seen, t.rev, t.known = s, rev, true
-	t.nextFree = s.next
-	t.penalty = later(t.penalty, s.penalty)
 	t.mu.Unlock()
 }
 
@@ -349,15 +366,13 @@ func (l *Limiter) target(key string) *target {
 
 // target is what this process knows of one send target.
 type target struct {
-	mu       sync.Mutex
-	turns    []time.Time   // leased turns not yet used, earliest first
-	waiting  int           // sends of this process in Wait for this target
-	leasing  chan struct{} // closed when the lease in progress ends; nil when none is
-	nextFree time.Time     // the fleet's next free turn, as last seen
-	penalty  time.Time     // no send before this
-	seen     state         // the shared state as last read or written
-	rev      uint64        // its revision
-	known    bool          // seen and rev are set
+	mu      sync.Mutex
+	turns   []time.Time   // leased turns not yet handed out, earliest first
+	needy   int           // sends of this process looking for a turn
+	leasing chan struct{} // closed when the lease in progress ends; nil when none is
+	seen    state         // the shared state as last read or written
+	rev     uint64        // its revision
+	known   bool          // seen and rev are set
 }
 
 // dropStale forgets turns too far in the past to be used safely.

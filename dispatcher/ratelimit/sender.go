@@ -26,7 +26,11 @@ func (l *Limiter) Wrap(next dispatcher.Sender, targetOf TargetFunc) dispatcher.S
 		if !ok || t.Rate.Off() {
 			return next.Send(ctx, job)
 		}
-		if err := l.Wait(ctx, t.Key, t.Rate); err != nil {
+		wait := l.Wait
+		if !job.Turn.IsZero() {
+			wait = func(ctx context.Context, key string, r Rate) error { return l.WaitTurn(ctx, key, r, job.Turn) }
+		}
+		if err := wait(ctx, t.Key, t.Rate); err != nil {
 			return err
 		}
 		err := next.Send(ctx, job)

@@ -9,6 +9,7 @@
 //	POST /v1.0/im/interactiveCards/templates/send              card (token in x-acs-dingtalk-access-token)
 //	POST /topapi/dingtalk/impaas/message/crossdomain/send      crossdomain (?access_token=)
 //	POST /api/v1/openapi/notification/dingtalk                 robot, the kdocs relay (?access_token=)
+//	POST /robot/send?access_token=[&timestamp=&sign=]          robot, the direct webhook: one message
 //
 // Each answers in its API's own wire form, errors included. The sandbox issues random tokens with
 // a TTL and refuses a send that carries no live one; [Sandbox.ExpireTokens] invalidates them all
@@ -16,9 +17,15 @@
 // receivers), and records every accepted send as a [Delivery] keyed by the job id that dingq
 // derives from the body (schema.JobID), so tests can assert on what was delivered and how often.
 //
+// The direct webhook plays a group robot per access_token: one listed in [Config.RobotSecrets]
+// must sign; a message whose msgUuid the robot has posted is answered as sent but not recorded
+// again ([OutcomeDuplicate]); [Config.RobotLimit] messages per [Config.RobotWindow] and the robot
+// is blocked for [Config.RobotBlock]. Its deliveries name their robot in [Delivery.Robot]. It is
+// of kind robot, as the relay is: faults, rates and counts of kind robot cover both.
+//
 // # Injecting failures
 //
-// Three knobs, applied to send requests only (never to token fetches), in this order:
+// Four knobs, applied to send requests only (never to token fetches), in this order:
 //
 //   - [Config.Latency] delays every send answer, as a slow network would.
 //   - Targeted faults ([Sandbox.AddFault]) answer the matching requests (by kind and a substring
@@ -27,6 +34,9 @@
 //     may delay its answer.
 //   - [Config.BusyRate] and [Config.ThrottleRate] answer a random fraction of sends with the
 //     kind's busy or throttling answer, reproducibly for a given [Config.Seed].
+//   - [Config.APIRate] plays DingTalk's per-app QPS limit: each app API (card, createAndDeliver,
+//     cross-domain) answers the request that would make more than APIRate in any second with its
+//     throttling answer. Robots have their own limit, on the direct webhook ([Config.RobotLimit]).
 //
 // Only then are the token and the body checked, so a fault answers a matching request whatever
 // token it carries. A send that gets a failure is not recorded as delivered. Users of the

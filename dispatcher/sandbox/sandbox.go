@@ -20,6 +20,7 @@ type Sandbox struct {
 	tokens *tokenStore
 	faults *faultList
 	dice   *dice
+	qps    *qpsLimit
 	rec    *recorder
 	bufs   bufferPool
 	ids    atomic.Uint64 // request ids
@@ -39,6 +40,7 @@ func New(cfg Config) (*Sandbox, error) {
 		tokens: newTokenStore(cfg.TokenTTL),
 		faults: &faultList{},
 		dice:   newDice(cfg.BusyRate, cfg.ThrottleRate, cfg.Seed),
+		qps:    newQPSLimit(cfg.APIRate),
 		rec:    newRecorder(cfg.MaxRecorded),
 	}
 	s.apis = map[schema.Kind]sendAPI{

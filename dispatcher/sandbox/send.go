@@ -81,8 +81,8 @@ func (s *Sandbox) send(api sendAPI, w http.ResponseWriter, r *http.Request) {
 }
 
 // decide returns the answer to a send, its outcome and, when delivered, the bytes that key it.
-// The order is documented on the package: latency, targeted faults, random rates, then the
-// token and the body.
+// The order is documented on the package: latency, targeted faults, random rates, the QPS limit,
+// then the token and the body.
 func (s *Sandbox) decide(ctx context.Context, api sendAPI, r *http.Request, body []byte) (answer, Outcome, []byte) {
 	if !wait(ctx, s.cfg.Latency) {
 		return answer{}, OutcomeCanceled, nil
@@ -95,6 +95,9 @@ func (s *Sandbox) decide(ctx context.Context, api sendAPI, r *http.Request, body
 	}
 	if o := s.dice.roll(); o != "" {
 		return render(api, failure{preset: o.preset()}), o, nil
+	}
+	if api.kind() != schema.KindRobot && !s.qps.allow(r.URL.Path, time.Now()) {
+		return render(api, failure{preset: PresetThrottle}), OutcomeThrottled, nil
 	}
 	if a, ok := api.authorize(r); !ok {
 		return a, OutcomeTokenInvalid, nil

@@ -34,6 +34,15 @@ type stdio struct {
 	in       io.Reader
 	out, err io.Writer
 	getenv   func(string) string
+	environ  func() []string // the whole environment, for the named profiles; nil: none
+}
+
+// environment is s.environ(), or nothing when it is nil.
+func (s stdio) environment() []string {
+	if s.environ == nil {
+		return nil
+	}
+	return s.environ()
 }
 
 // defaultGCPercent replaces Go's default of 100 unless GOGC is set. A worker keeps a few MiB live
@@ -47,7 +56,7 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	os.Exit(run(ctx, os.Args[1:], stdio{in: os.Stdin, out: os.Stdout, err: os.Stderr, getenv: os.Getenv}))
+	os.Exit(run(ctx, os.Args[1:], stdio{in: os.Stdin, out: os.Stdout, err: os.Stderr, getenv: os.Getenv, environ: os.Environ}))
 }
 
 // run executes one command and returns the process exit code: 0 on success, 2 for a usage or

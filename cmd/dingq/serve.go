@@ -23,6 +23,9 @@ func serve(ctx context.Context, args []string, io stdio) error {
 	if _, err := config.Parse(fs, args, io.getenv); err != nil {
 		return usageError{err}
 	}
+	if err := cfg.ReadProfiles(fs, io.environment()); err != nil {
+		return usageError{err}
+	}
 	if err := cfg.Validate(); err != nil {
 		return usageError{err}
 	}

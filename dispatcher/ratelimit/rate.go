@@ -21,7 +21,21 @@ func (r Rate) String() string {
 	if r.Off() {
 		return "off"
 	}
-	return strconv.Itoa(r.N) + "/" + r.Per.String()
+	return strconv.Itoa(r.N) + "/" + shortDuration(r.Per)
+}
+
+// shortDuration writes whole hours, minutes or seconds as "1h", "1m", "2s" rather than
+// time.Duration's "1h0m0s".
+func shortDuration(d time.Duration) string {
+	for _, u := range []struct {
+		unit time.Duration
+		name string
+	}{{time.Hour, "h"}, {time.Minute, "m"}, {time.Second, "s"}} {
+		if d >= u.unit && d%u.unit == 0 {
+			return strconv.FormatInt(int64(d/u.unit), 10) + u.name
+		}
+	}
+	return d.String()
 }
 
 // ParseRate reads a rate written "N/duration" ("20/1s", "20/1m", "10/2s"; a bare unit such as

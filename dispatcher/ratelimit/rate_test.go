@@ -39,3 +39,19 @@ func TestParseRate(t *testing.T) {
 		}
 	}
 }
+
+func TestRateString(t *testing.T) {
+	for r, want := range map[Rate]string{
+		{}:                           "off",
+		{20, time.Second}:            "20/1s",
+		{20, time.Minute}:            "20/1m",
+		{10, 2 * time.Second}:        "10/2s",
+		{5, 90 * time.Second}:        "5/90s",
+		{3, 1500 * time.Millisecond}: "3/1.5s",
+		{1, 2 * time.Hour}:           "1/2h",
+	} {
+		if got := r.String(); got != want {
+			t.Errorf("%#v.String() = %q, want %q", r, got, want)
+		}
+	}
+}

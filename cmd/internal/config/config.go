@@ -13,12 +13,14 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dingq/dingq/dispatcher/ratelimit"
 	"github.com/dingq/dingq/schema"
 	"github.com/dingq/dingq/worker"
 )
 
 // Config is every setting of dingq. Field comments name the flag; the variable is DINGQ_ and the
-// flag in upper case with '-' as '_'.
+// flag in upper case with '-' as '_'. Apps and Robots have no flags: [Config.ReadProfiles] reads
+// them from the environment. Printing a Config, or encoding it as JSON, hides every secret.
 type Config struct {
 	NATSURL       string // --nats-url: empty starts an embedded server
 	NATSListen    string // --nats-listen: the embedded server's address
@@ -38,9 +40,20 @@ type Config struct {
 	APIURL     string // --dingtalk-api-url
 	OAPIURL    string // --dingtalk-oapi-url
 	KdocsURL   string // --kdocs-api-url
-	AppKey     string // --dingtalk-app-key
+	AppKey     string // --dingtalk-app-key: the default app profile, with AppSecret and KdocsToken
 	AppSecret  string // --dingtalk-app-secret
 	KdocsToken string // --kdocs-access-token
+
+	// Apps are the named app profiles by lower-case name (DINGQ_APP_<NAME>_*); see profiles.go.
+	Apps map[string]App
+	// Robots are the named group robots by lower-case name (DINGQ_ROBOT_<NAME>_*).
+	Robots map[string]Robot
+
+	// Limits of the whole fleet; see limits.go.
+	RateAPI      ratelimit.Rate // --rate-api: per app and API; default 20/1s
+	RateRobot    ratelimit.Rate // --rate-robot: per group robot; default 20/1m
+	RobotPenalty time.Duration  // --robot-penalty: hold of a robot DingTalk blocked; default 10m
+	RobotVia     string         // --robot-via: auto (default), relay or direct; see [Config.RobotPath]
 
 	Concurrency     int           // --concurrency
 	MaxAttempts     int           // --max-attempts
@@ -68,6 +81,10 @@ func Default() Config {
 		APIURL:          "https://api.dingtalk.com",
 		OAPIURL:         "https://oapi.dingtalk.com",
 		KdocsURL:        "https://developer.kdocs.cn",
+		RateAPI:         ratelimit.Rate{N: 20, Per: time.Second}, // DingTalk's own limits
+		RateRobot:       ratelimit.Rate{N: 20, Per: time.Minute},
+		RobotPenalty:    10 * time.Minute, // how long DingTalk blocks a robot over its limit
+		RobotVia:        RobotViaAuto,
 		Concurrency:     worker.DefaultConcurrency,
 		MaxAttempts:     worker.DefaultMaxAttempts,
 		BackoffInitial:  worker.DefaultBackoffInitial,
@@ -85,7 +102,7 @@ func Default() Config {
 
 // Register binds the connection settings every command shares to fs.
 func (c *Config) Register(fs *flag.FlagSet) {
-	fs.StringVar(&c.NATSURL, "nats-url", c.NATSURL, "NATS server URL(s), comma-separated; empty: `serve` starts an embedded server, other commands connect to --nats-listen")
+	fs.StringVar(&c.NATSURL, "nats-url", c.NATSURL, "NATS server URL(s), comma-separated; empty: serve starts an embedded server, other commands connect to --nats-listen")
 	fs.StringVar(&c.NATSListen, "nats-listen", c.NATSListen, "host:port of the embedded NATS server")
 	fs.StringVar(&c.SubjectPrefix, "subject-prefix", c.SubjectPrefix, "prefix of every subject; stream names use it in upper case")
 	fs.StringVar(&c.NATSUser, "nats-user", c.NATSUser, "NATS user name, with --nats-password")
@@ -107,9 +124,11 @@ func (c *Config) RegisterServe(fs *flag.FlagSet) {
 	fs.StringVar(&c.APIURL, "dingtalk-api-url", c.APIURL, "new-style DingTalk API base URL")
 	fs.StringVar(&c.OAPIURL, "dingtalk-oapi-url", c.OAPIURL, "old-style DingTalk API base URL")
 	fs.StringVar(&c.KdocsURL, "kdocs-api-url", c.KdocsURL, "kdocs relay base URL")
-	fs.StringVar(&c.AppKey, "dingtalk-app-key", c.AppKey, "DingTalk app key")
+	fs.StringVar(&c.AppKey, "dingtalk-app-key", c.AppKey, "DingTalk app key of the default profile; a job's Dingq-App header picks a named one, "+
+		"set in the environment only as DINGQ_APP_<NAME>_KEY, DINGQ_APP_<NAME>_SECRET and DINGQ_APP_<NAME>_KDOCS_TOKEN")
 	fs.StringVar(&c.AppSecret, "dingtalk-app-secret", c.AppSecret, "DingTalk app secret (prefer the environment variable)")
 	fs.StringVar(&c.KdocsToken, "kdocs-access-token", c.KdocsToken, "kdocs relay access token (prefer the environment variable)")
+	c.registerLimits(fs)
 	fs.IntVar(&c.Concurrency, "concurrency", c.Concurrency, "sends in flight in this process")
 	fs.IntVar(&c.MaxAttempts, "max-attempts", c.MaxAttempts, "sends per job before it is dead-lettered as exhausted")
 	fs.DurationVar(&c.BackoffInitial, "backoff-initial", c.BackoffInitial, "delay after the first failed attempt; doubles each attempt, with jitter")
@@ -183,6 +202,8 @@ func (c Config) Validate() error {
 		bad("nats-listen", "%q is not host:port", c.NATSListen)
 	}
 	errs = append(errs, c.natsSecurityErrors()...)
+	errs = append(errs, c.limitErrors()...)
+	errs = append(errs, c.profileErrors()...)
 	if err := schema.ValidatePrefix(c.SubjectPrefix); err != nil {
 		bad("subject-prefix", "%v", err)
 	}

@@ -3,11 +3,13 @@ package config_test
 import (
 	"flag"
 	"io"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/dingq/dingq/cmd/internal/config"
+	"github.com/dingq/dingq/dispatcher/ratelimit"
 )
 
 func parse(t *testing.T, args []string, env map[string]string) (config.Config, error) {
@@ -35,8 +37,10 @@ func TestDefaultsMatchTheContract(t *testing.T) {
 		AckWait: 30 * time.Second, HTTPTimeout: 10 * time.Second, ShutdownTimeout: 25 * time.Second,
 		DuplicateWindow: 10 * time.Minute, SentTTL: 24 * time.Hour,
 		HTTPAddr: "127.0.0.1:9090", LogLevel: "info", LogFormat: "json",
+		RateAPI: ratelimit.Rate{N: 20, Per: time.Second}, RateRobot: ratelimit.Rate{N: 20, Per: time.Minute},
+		RobotPenalty: 10 * time.Minute, RobotVia: "auto",
 	}
-	if cfg != want {
+	if !reflect.DeepEqual(cfg, want) {
 		t.Errorf("defaults = %+v\nwant %+v", cfg, want)
 	}
 }

@@ -85,8 +85,12 @@ func NewCache(f Fetcher, cfg CacheConfig) *Cache {
 	return &Cache{fetcher: f, cfg: cfg.withDefaults()}
 }
 
-// singleKey is the one key of the cache's single-flight group.
-const singleKey = "token"
+// Keys of the cache's single-flight group: singleKey for fetches, invalidateKey and the token
+// for telling the fetcher of a dropped token.
+const (
+	singleKey     = "token"
+	invalidateKey = "invalidate:"
+)
 
 // Token returns the cached token, or waits for a fetch. Its error is the fetch's failure (with
 // [dispatcher.Retry]), held for MinRefetch, or the context's error if ctx ends while waiting.
@@ -106,18 +110,44 @@ func (c *Cache) Token(ctx context.Context) (string, error) {
 	}
 }
 
+// Invalidator is implemented by a [Fetcher] that keeps tokens of its own, as [Shared] does for
+// the fleet: a [Cache] tells it of each token it drops, so that the fetch that follows does not
+// get the refused token back. Invalidate must be safe for concurrent use and return promptly.
+type Invalidator interface {
+	Invalidate(token string)
+}
+
 // Invalidate drops the cached token if it is still tok. It leaves alone a token that a fetch
-// gave back unchanged after the previous Invalidate, for MinRefetch.
+// gave back unchanged after the previous Invalidate, for MinRefetch. When the fetcher is an
+// [Invalidator], it is told first, once for all the callers that drop the same token together,
+// and they all wait for it: the fetch that follows must not find the refused token there.
 func (c *Cache) Invalidate(tok string) {
 	c.mu.Lock()
+	drop := c.droppable(tok)
+	c.mu.Unlock()
+	if !drop {
+		return
+	}
+	if inv, ok := c.fetcher.(Invalidator); ok {
+		// The key is only compared in memory; singleflight keeps no key once the call ends.
+		c.flight.Do(invalidateKey+tok, func() (any, error) {
+			inv.Invalidate(tok)
+			return nil, nil
+		})
+	}
+	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.droppable(tok) {
+		c.token, c.dropped = "", tok
+	}
+}
+
+// droppable reports whether Invalidate(tok) drops the cached token. c.mu must be held.
+func (c *Cache) droppable(tok string) bool {
 	if tok == "" || tok != c.token {
-		return
+		return false
 	}
-	if c.reissued && c.cfg.Now().Before(c.fetchedAt.Add(c.cfg.MinRefetch)) {
-		return
-	}
-	c.token, c.dropped = "", tok
+	return !c.reissued || !c.cfg.Now().Before(c.fetchedAt.Add(c.cfg.MinRefetch))
 }
 
 // Fetches returns how many fetches the cache has made, failed ones included.
@@ -157,9 +187,7 @@ func (c *Cache) fetch(ctx context.Context) (string, error) {
 	start := c.cfg.Now()
 	c.fetches.Add(1)
 	tok, ttl, err := c.fetcher.Fetch(ctx)
-	if err == nil && (tok == "" || ttl <= 0) {
-		err = failure(dispatcher.CodeUnexpectedAnswer, 0, "the token API gave no token or no lifetime")
-	}
+	err = checkAnswer(tok, ttl, err)
 
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -185,4 +213,13 @@ func refreshAfter(ttl, before time.Duration) time.Duration {
 		return ttl / 2
 	}
 	return ttl - before
+}
+
+// checkAnswer returns err, or for an answer without a token or a lifetime, a failure with code
+// "token:unexpected_answer".
+func checkAnswer(tok string, ttl time.Duration, err error) error {
+	if err == nil && (tok == "" || ttl <= 0) {
+		err = failure(dispatcher.CodeUnexpectedAnswer, 0, "the token API gave no token or no lifetime")
+	}
+	return err
 }

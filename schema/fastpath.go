@@ -8,12 +8,12 @@ import (
 	"github.com/valyala/fastjson"
 )
 
-// The fast path accepts the common shape of a card or cross-domain job with a single-pass parser,
-// several times cheaper than the JSON Schema validator, which is most of what a worker spends on a
-// job of its own. It is one-sided: it says yes only to bodies the schema accepts (FuzzFastPath
-// holds it to that against the schema itself), and whenever it is not sure (an unknown or repeated
-// field, a null, a \u escape, an unusual number) it says no, and the schema decides and names the
-// error. The JSON Schema files stay the contract.
+// The fast path accepts the common shape of a card job (in either mode) or a cross-domain job with
+// a single-pass parser, several times cheaper than the JSON Schema validator, which is most of what
+// a worker spends on a job of its own. It is one-sided: it says yes only to bodies the schema
+// accepts (FuzzFastPath holds it to that against the schema itself), and whenever it is not sure
+// (an unknown or repeated field, a null, a \u escape, an unusual number) it says no, and the
+// schema decides and names the error. The JSON Schema files stay the contract.
 
 // fastPath checks jobs; it is safe for concurrent use.
 type fastPath struct {
@@ -38,10 +38,13 @@ func (fp *fastPath) valid(k Kind, body []byte) bool {
 	if err != nil {
 		return false
 	}
-	if k == KindCard {
-		return fastCard(obj)
+	switch {
+	case k == KindCrossDomain:
+		return fastCrossDomain(obj)
+	case obj.Get(cardModeField) != nil: // the schema's "if", as CardModeOf
+		return fastDeliver(obj)
 	}
-	return fastCrossDomain(obj)
+	return fastCard(obj)
 }
 
 // fields checks each field of o with check, refusing repeated keys (encoding/json, which the
@@ -87,6 +90,37 @@ func fastCard(o *fastjson.Object) bool {
 	})
 	group, single := o.Get("openConversationId") != nil, o.Get("singleChatReceiver") != nil
 	return ok && present(o, "cardTemplateId", "outTrackId", "robotCode", "cardData") && group != single
+}
+
+// fastDeliver is a card in the deliver mode. The space and deliver models it knows are those of
+// IM groups and robot chats, each with its common fields only.
+func fastDeliver(o *fastjson.Object) bool {
+	ok := fields(o, func(key []byte, v *fastjson.Value) bool {
+		switch string(key) {
+		case "cardTemplateId":
+			return nonEmptyString(v)
+		case "outTrackId":
+			return idString(v, 64)
+		case "openSpaceId":
+			s, ok := stringOf(v)
+			return ok && openSpaceID(s)
+		case "cardData":
+			return cardParams(v)
+		case "callbackType", "callbackRouteKey", "userId":
+			_, ok := stringOf(v)
+			return ok
+		case "userIdType":
+			return smallInt(v)
+		case "imGroupOpenSpaceModel", "imRobotOpenSpaceModel", "imSingleOpenSpaceModel":
+			return openSpaceModel(v)
+		case "imGroupOpenDeliverModel":
+			return groupDeliverModel(v)
+		case "imRobotOpenDeliverModel":
+			return robotDeliverModel(v)
+		}
+		return false
+	})
+	return ok && present(o, "cardTemplateId", "outTrackId", cardModeField, "cardData")
 }
 
 func fastCrossDomain(o *fastjson.Object) bool {
@@ -164,6 +198,125 @@ func sendOptions(v *fastjson.Value) bool {
 		return false
 	})
 }
+
+// cardParams is a deliver card's cardData: {"cardParamMap": {string: string}}.
+func cardParams(v *fastjson.Value) bool {
+	o, err := v.Object()
+	if err != nil {
+		return false
+	}
+	ok := fields(o, func(key []byte, v *fastjson.Value) bool {
+		return string(key) == "cardParamMap" && stringMap(v)
+	})
+	return ok && present(o, "cardParamMap")
+}
+
+func openSpaceModel(v *fastjson.Value) bool {
+	o, err := v.Object()
+	if err != nil {
+		return false
+	}
+	return fields(o, func(key []byte, v *fastjson.Value) bool {
+		switch string(key) {
+		case "supportForward":
+			return v.Type() == fastjson.TypeTrue || v.Type() == fastjson.TypeFalse
+		case "lastMessageI18n":
+			return stringMap(v)
+		}
+		return false
+	})
+}
+
+func groupDeliverModel(v *fastjson.Value) bool {
+	o, err := v.Object()
+	if err != nil {
+		return false
+	}
+	return fields(o, func(key []byte, v *fastjson.Value) bool {
+		switch string(key) {
+		case "robotCode":
+			return nonEmptyString(v)
+		case "atUserIds", "extension":
+			return stringMap(v)
+		case "recipients":
+			return stringArray(v)
+		}
+		return false
+	})
+}
+
+func robotDeliverModel(v *fastjson.Value) bool {
+	o, err := v.Object()
+	if err != nil {
+		return false
+	}
+	return fields(o, func(key []byte, v *fastjson.Value) bool {
+		switch string(key) {
+		case "spaceType", "robotCode":
+			_, ok := stringOf(v)
+			return ok
+		case "extension":
+			return stringMap(v)
+		}
+		return false
+	})
+}
+
+// maxFastKeys bounds the objects of any keys that the fast path reads; a larger one takes the
+// schema path, so that checking its keys for repeats (quadratic) stays cheap.
+const maxFastKeys = 64
+
+// stringMap is an object whose values are all strings. A repeated key needs no care here: every
+// value is checked, so whichever one a decoder keeps is a string.
+func stringMap(v *fastjson.Value) bool {
+	o, err := v.Object()
+	if err != nil || o.Len() > maxFastKeys {
+		return false
+	}
+	ok := true
+	o.Visit(func(_ []byte, v *fastjson.Value) {
+		if ok {
+			_, ok = stringOf(v)
+		}
+	})
+	return ok
+}
+
+func stringArray(v *fastjson.Value) bool {
+	items, err := v.Array()
+	if err != nil {
+		return false
+	}
+	for _, it := range items {
+		if _, ok := stringOf(it); !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// openSpaceID is the schema's pattern for openSpaceId,
+// ^dtv1\.card//[A-Za-z_]+\.[^;]+(;[A-Za-z_]+\.[^;]+)*$: the prefix, then one or more
+// spaceType.spaceId separated by ';'.
+func openSpaceID(s []byte) bool {
+	rest, ok := bytes.CutPrefix(s, []byte("dtv1.card//"))
+	if !ok {
+		return false
+	}
+	for space := range bytes.SplitSeq(rest, []byte{';'}) {
+		i := 0
+		for i < len(space) && spaceTypeByte(space[i]) {
+			i++
+		}
+		if i == 0 || i+1 >= len(space) || space[i] != '.' {
+			return false
+		}
+	}
+	return true
+}
+
+// spaceTypeByte is [A-Za-z_], what a space type is made of.
+func spaceTypeByte(c byte) bool { return c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c == '_' }
 
 // receiverString is singleChatReceiver: a string holding an object with a non-empty userId or
 // unionId string (and no other type for either).

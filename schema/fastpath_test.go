@@ -1,6 +1,8 @@
 package schema
 
 import (
+	"encoding/json"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -8,7 +10,7 @@ import (
 // FuzzFastPath holds the fast path to its one promise: it never accepts a body the JSON Schema
 // rejects. (It may send valid bodies to the schema; that costs time, not correctness.)
 func FuzzFastPath(f *testing.F) {
-	for _, name := range []string{"card_group", "card_single", "crossdomain"} {
+	for _, name := range []string{"card_group", "card_single", "card_deliver_group", "card_deliver_robot", "crossdomain"} {
 		body := example(f, name)
 		kind := KindCard
 		if name == "crossdomain" {
@@ -32,6 +34,8 @@ func FuzzFastPath(f *testing.F) {
 	})
 }
 
+const deliver1 = `{"cardTemplateId":"t.schema","outTrackId":"o1","openSpaceId":"dtv1.card//IM_GROUP.cid1","cardData":{"cardParamMap":{"a":"1"}}`
+
 const card1 = `{"cardTemplateId":"StandardCard","openConversationId":"cid1","outTrackId":"o1","robotCode":"r1","cardData":"{\"a\":1}"`
 
 // fastPathCases are bodies where the two paths could part ways; each must get the same verdict.
@@ -54,6 +58,29 @@ var fastPathCases = []struct {
 	{KindCard, strings.Replace(card1, `"openConversationId":"cid1"`, `"singleChatReceiver":"{\"unionId\":\"x\",\"userId\":5}"`, 1) + `}`},
 	{KindCard, card1 + `,"sendOptions":{"atAll":"yes"}}`},
 	{KindCard, card1 + `,"sendOptions":{"atUserListJson":"[\"u1\"]","atAll":true}}`},
+	{KindCard, deliver1 + `}`},
+	{KindCard, deliver1 + `,"openSpaceId":null}`},                                            // repeated key, last one bad
+	{KindCard, deliver1 + `,"robotCode":"r","openConversationId":"c"}`},                      // template fields pass through
+	{KindCard, `{"openSpaceId":"dtv1.card//IM_GROUP.c",` + card1[1:] + `}`},                  // a template body in the deliver mode
+	{KindCard, `{"open\u0053paceId":"dtv1.card//IM_GROUP.c",` + deliver1[1:] + `}`},          // escaped key: a repeat
+	{KindCard, strings.Replace(deliver1, `IM_GROUP.cid1`, `IM_GROUP.cid1;`, 1) + `}`},        // trailing separator
+	{KindCard, strings.Replace(deliver1, `IM_GROUP.cid1`, `IM_GROUP.c;im_robot.u`, 1) + `}`}, // two spaces
+	{KindCard, strings.Replace(deliver1, `IM_GROUP.cid1`, `IM_GROUP.\n`, 1) + `}`},           // an escaped newline as the id
+	{KindCard, strings.Replace(deliver1, `IM_GROUP.cid1`, `IM-GROUP.c`, 1) + `}`},
+	{KindCard, strings.Replace(deliver1, `IM_GROUP.cid1`, `.c`, 1) + `}`},
+	{KindCard, strings.Replace(deliver1, `dtv1.card//`, `dt.card//`, 1) + `}`},
+	{KindCard, strings.Replace(deliver1, `{"a":"1"}`, `{"a":"1","a":2}`, 1) + `}`}, // repeated key in a map
+	{KindCard, strings.Replace(deliver1, `{"a":"1"}`, `{"a":2,"a":"1"}`, 1) + `}`},
+	{KindCard, strings.Replace(deliver1, `"cardData":{"cardParamMap":{"a":"1"}}`, `"cardData":"{\"cardParamMap\":{}}"`, 1) + `}`},
+	{KindCard, strings.Replace(deliver1, `"cardData":{"cardParamMap":{"a":"1"}}`, `"cardData":{}`, 1) + `}`},
+	{KindCard, deliver1 + `,"userIdType":1}`},
+	{KindCard, deliver1 + `,"userIdType":1.0}`},
+	{KindCard, deliver1 + `,"userIdType":"1"}`},
+	{KindCard, deliver1 + `,"imGroupOpenDeliverModel":{"robotCode":"","recipients":["u"]}}`},
+	{KindCard, deliver1 + `,"imGroupOpenDeliverModel":{"robotCode":"r","recipients":["u",1]}}`},
+	{KindCard, deliver1 + `,"imGroupOpenDeliverModel":{"robotCode":"r","atUserIds":{"u":"n","v":null}}}`},
+	{KindCard, deliver1 + `,"imRobotOpenSpaceModel":{"supportForward":"no"}}`},
+	{KindCard, deliver1 + `,"imRobotOpenDeliverModel":{"spaceType":"IM_ROBOT","extension":{"k":1}}}`},
 	{KindCrossDomain, `{"sender":"s","message_id":"m","send_message_model":{"conversation_type":1.0,"uuid":"u","content_type":1,"content":"{}","cid":"c"}}`},
 	{KindCrossDomain, `{"sender":"s","message_id":"m","send_message_model":{"conversation_type":1,"uuid":"u","content_type":3,"content":"{}","cid":"c"}}`},
 	{KindCrossDomain, `{"sender":"s","message_id":"m","send_message_model":{"conversation_type":-7,"uuid":"u","content_type":2,"content":"{}","cid":"c"},"message_receiver_scope_model":{"actual_receivers":["a",1]}}`},
@@ -69,7 +96,7 @@ func TestFastPathAgreesWithTheSchemaOnTrickyBodies(t *testing.T) {
 		}
 	}
 	// The common shapes must take the fast path, or it buys nothing.
-	for _, name := range []string{"card_group", "card_single"} {
+	for _, name := range []string{"card_group", "card_single", "card_deliver_group", "card_deliver_robot"} {
 		if !v.fast.valid(KindCard, example(t, name)) {
 			t.Errorf("%s does not take the fast path", name)
 		}
@@ -81,4 +108,54 @@ func TestFastPathAgreesWithTheSchemaOnTrickyBodies(t *testing.T) {
 	if !v.fast.valid(KindCard, []byte(chinese)) {
 		t.Error("a card with \\u-escaped Chinese text does not take the fast path")
 	}
+}
+
+// openSpaceID is the schema's pattern written out by hand; the two must agree.
+func TestOpenSpaceIDMatchesThePattern(t *testing.T) {
+	var doc struct {
+		Then struct {
+			Properties struct {
+				OpenSpaceID struct {
+					Pattern string `json:"pattern"`
+				} `json:"openSpaceId"`
+			} `json:"properties"`
+		} `json:"then"`
+	}
+	if err := json.Unmarshal(SchemaJSON(KindCard), &doc); err != nil {
+		t.Fatal(err)
+	}
+	re := regexp.MustCompile(doc.Then.Properties.OpenSpaceID.Pattern)
+	for _, s := range []string{
+		"dtv1.card//IM_GROUP.cid1==", "dtv1.card//IM_ROBOT.user001", "dtv1.card//im_group.c;im_robot.u",
+		"dtv1.card//IM_GROUP.a.b.c", "dtv1.card//IM_GROUP.\n", "dtv1.card//IM_GROUP.中文", "dtv1.card//_.x",
+		"", "dtv1.card//", "dtv1.card//IM_GROUP", "dtv1.card//IM_GROUP.", "dtv1.card//IM_GROUP.c;", "dtv1.card//;IM_GROUP.c",
+		"dtv1.card//.c", "dtv1.card//IM-GROUP.c", "dtv1.card//IM1.c", "dt.card//IM_GROUP.c", "DTV1.card//IM_GROUP.c",
+		" dtv1.card//IM_GROUP.c", "dtv1.card//IM_GROUP.c;;IM_ROBOT.u", "dtv1.card//IM_GROUP.c;IM_ROBOT",
+	} {
+		if got, want := openSpaceID([]byte(s)), re.MatchString(s); got != want {
+			t.Errorf("openSpaceID(%q) = %v, the pattern says %v", s, got, want)
+		}
+	}
+}
+
+// BenchmarkValidateCardDeliver shows what the deliver fast path saves over the schema.
+func BenchmarkValidateCardDeliver(b *testing.B) {
+	v := newValidator(b)
+	body := example(b, "card_deliver_group")
+	b.Run("fast", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := v.Validate(KindCard, body); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("schema", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := v.validateSchema(KindCard, v.schemas[KindCard], body); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }

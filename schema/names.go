@@ -38,6 +38,9 @@ const ConsumerName = "dingq-worker"
 const (
 	// HeaderMsgID is JetStream's deduplication header; when set, it is also the job id.
 	HeaderMsgID = "Nats-Msg-Id"
+	// HeaderApp names the worker's credential profile (DingTalk app and kdocs token) to send
+	// the job with; absent, the default profile.
+	HeaderApp = "Dingq-App"
 )
 
 // Headers dingq adds to a dead letter, beside the job's original headers.

@@ -9,14 +9,20 @@ const (
 	RobotMsgFeedCard   = "feedCard"
 )
 
-// Robot is the body of a robot job: the kdocs relay's body, naming a DingTalk group robot and the
-// messages to post through it.
+// Robot is the body of a robot job: a DingTalk group robot and the messages to post to it. The
+// robot is either its webhook, Link (with SK when it signs), which is the kdocs relay's body, or
+// RobotName, a robot that the worker's configuration holds, so that producers need no secrets.
+// Exactly one of Link and RobotName is set.
 type Robot struct {
 	// Link is the robot's webhook URL, https://oapi.dingtalk.com/robot/send?access_token=...
-	// Required. It holds a secret: never log it.
-	Link string `json:"link"`
-	// SK is the robot's signing secret, when the robot signs. Optional. Never log it.
+	// It holds a secret: never log it.
+	Link string `json:"link,omitempty"`
+	// SK is the robot's signing secret, when the robot signs. Optional, and only with Link. Never
+	// log it.
 	SK string `json:"sk,omitempty"`
+	// RobotName names a robot in the worker's configuration: 1 to 64 letters, digits, '-' and
+	// '_'. Safe to log.
+	RobotName string `json:"robot,omitempty"`
 	// Data are the messages to post, at least one, each at most [MaxRobotMessageBytes].
 	Data []RobotMessage `json:"data"`
 }

@@ -101,3 +101,116 @@ func TestValidateDeepJSONInString(t *testing.T) {
 		})
 	}
 }
+
+func TestValidateCardDeliver(t *testing.T) {
+	v := newValidator(t)
+	group, robot := example(t, "card_deliver_group"), example(t, "card_deliver_robot")
+	tests := []struct {
+		name string
+		base []byte
+		edit func(m obj)
+		want wantErr
+	}{
+		{"group example", group, nil, wantErr{}},
+		{"robot example", robot, nil, wantErr{}},
+		{"several spaces", group, func(m obj) { m["openSpaceId"] = "dtv1.card//IM_GROUP.cid1==;im_robot.user001" }, wantErr{}},
+		{"empty cardParamMap", robot, func(m obj) { at(m, "cardData")["cardParamMap"] = obj{} }, wantErr{}},
+		{"unknown field passes", group, func(m obj) { m["topOpenSpaceModel"] = obj{"spaceType": "ONE_BOX"} }, wantErr{}},
+		{"no robotCode needed", robot, func(m obj) { delete(m, "imRobotOpenDeliverModel") }, wantErr{}},
+		{"privateData", robot, func(m obj) { m["privateData"] = obj{"user001": obj{"cardParamMap": obj{"title": "Hi Zhang"}}} }, wantErr{}},
+		{"notification", group, func(m obj) {
+			at(m, "imGroupOpenSpaceModel")["notification"] = obj{"alertContent": "new card", "notificationOff": false}
+		}, wantErr{}},
+
+		// The fields both modes share keep their rules.
+		{"no cardTemplateId", group, func(m obj) { delete(m, "cardTemplateId") }, field("cardTemplateId", "required")},
+		{"no outTrackId", group, func(m obj) { delete(m, "outTrackId") }, field("outTrackId", "required")},
+		{"outTrackId of 65", group, func(m obj) { m["outTrackId"] = strings.Repeat("a", 65) }, field("outTrackId", "maxLength")},
+		{"outTrackId with newline", group, func(m obj) { m["outTrackId"] = "a\r\nX-Evil: 1" }, field("outTrackId", "pattern")},
+		{"no cardData", group, func(m obj) { delete(m, "cardData") }, field("cardData", "required")},
+
+		// The deliver mode's own rules.
+		{"openSpaceId null", group, func(m obj) { m["openSpaceId"] = nil }, field("openSpaceId", "type")},
+		{"openSpaceId empty", group, func(m obj) { m["openSpaceId"] = "" }, field("openSpaceId", "pattern")},
+		{"openSpaceId without prefix", group, func(m obj) { m["openSpaceId"] = "IM_GROUP.cid1" }, field("openSpaceId", "pattern")},
+		{"openSpaceId without space id", group, func(m obj) { m["openSpaceId"] = "dtv1.card//IM_GROUP." }, field("openSpaceId", "pattern")},
+		{"openSpaceId trailing separator", group, func(m obj) { m["openSpaceId"] = "dtv1.card//IM_GROUP.cid1;" }, field("openSpaceId", "pattern")},
+		{"cardData a JSON string", group, func(m obj) { m["cardData"] = `{"cardParamMap":{}}` }, field("cardData", "type")},
+		// The content rules of the template's cardData string sit beside the mode's rules (see the
+		// schema), and their keyword sorts first.
+		{"cardData a string not JSON", group, func(m obj) { m["cardData"] = "x" }, field("cardData", "contentMediaType")},
+		{"cardData without cardParamMap", group, func(m obj) { m["cardData"] = obj{} }, field("cardData.cardParamMap", "required")},
+		{"cardParamMap a string", group, func(m obj) { at(m, "cardData")["cardParamMap"] = "{}" }, field("cardData.cardParamMap", "type")},
+		{"cardParamMap value a number", group, func(m obj) { at(at(m, "cardData"), "cardParamMap")["title"] = 1 }, field("cardData.cardParamMap.title", "type")},
+		{"userIdType a string", group, func(m obj) { m["userIdType"] = "1" }, field("userIdType", "type")},
+		{"userIdType a fraction", group, func(m obj) { m["userIdType"] = 1.5 }, field("userIdType", "type")},
+		{"callbackType a number", group, func(m obj) { m["callbackType"] = 1 }, field("callbackType", "type")},
+		{"privateData value a string", robot, func(m obj) { m["privateData"] = obj{"user001": "x"} }, field("privateData.user001", "type")},
+		{"supportForward a string", group, func(m obj) { at(m, "imGroupOpenSpaceModel")["supportForward"] = "true" }, field("imGroupOpenSpaceModel.supportForward", "type")},
+		{"lastMessageI18n value a number", group, func(m obj) { at(at(m, "imGroupOpenSpaceModel"), "lastMessageI18n")["ZH_CN"] = 1 }, field("imGroupOpenSpaceModel.lastMessageI18n.ZH_CN", "type")},
+		{"robotCode empty", group, func(m obj) { at(m, "imGroupOpenDeliverModel")["robotCode"] = "" }, field("imGroupOpenDeliverModel.robotCode", "minLength")},
+		{"recipients a string", group, func(m obj) { at(m, "imGroupOpenDeliverModel")["recipients"] = "user001" }, field("imGroupOpenDeliverModel.recipients", "type")},
+		{"recipient a number", group, func(m obj) { at(m, "imGroupOpenDeliverModel")["recipients"] = []any{"u", 2} }, field("imGroupOpenDeliverModel.recipients[1]", "type")},
+		{"atUserIds an array", group, func(m obj) { at(m, "imGroupOpenDeliverModel")["atUserIds"] = []any{"u"} }, field("imGroupOpenDeliverModel.atUserIds", "type")},
+		{"robot spaceType a number", robot, func(m obj) { at(m, "imRobotOpenDeliverModel")["spaceType"] = 1 }, field("imRobotOpenDeliverModel.spaceType", "type")},
+		{"openDynamicDataConfig an array", robot, func(m obj) { m["openDynamicDataConfig"] = []any{} }, field("openDynamicDataConfig", "type")},
+
+		// The template mode's rules do not apply.
+		{"no receiver, no robotCode", group, func(m obj) { delete(m, "openConversationId"); delete(m, "robotCode") }, wantErr{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			body := tt.base
+			if tt.edit != nil {
+				body = edited(t, body, tt.edit)
+			}
+			check(t, v.Validate(KindCard, body), tt.want)
+		})
+	}
+}
+
+// A template body that gains an openSpaceId is checked as a deliver body, and the other way
+// round: the field alone picks the rules, as CardModeOf picks the API.
+func TestValidateCardModeSwitch(t *testing.T) {
+	v := newValidator(t)
+	tests := []struct {
+		name string
+		body []byte
+		want wantErr
+	}{
+		{"template with openSpaceId", edited(t, example(t, "card_group"), func(m obj) { m["openSpaceId"] = "dtv1.card//IM_GROUP.cid1" }),
+			field("cardData", "type")}, // a string, where the deliver mode wants an object
+		// Judged as a template body, whose first failure in field order is cardData's type.
+		{"deliver without openSpaceId", edited(t, example(t, "card_deliver_group"), func(m obj) { delete(m, "openSpaceId") }),
+			field("cardData", "type")},
+		{"deliver without openSpaceId, cardData a string", edited(t, example(t, "card_deliver_group"), func(m obj) {
+			delete(m, "openSpaceId")
+			m["cardData"] = `{"cardParamMap":{}}`
+		}), field("robotCode", "required")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) { check(t, v.Validate(KindCard, tt.body), tt.want) })
+	}
+}
+
+// What operators read in a dead letter's Dingq-Error header for a deliver card.
+func TestValidateCardDeliverMessages(t *testing.T) {
+	v := newValidator(t)
+	group := example(t, "card_deliver_group")
+	tests := []struct {
+		body []byte
+		want string
+	}{
+		{edited(t, group, func(m obj) { m["cardData"] = `{"cardParamMap":{}}` }),
+			"invalid job: field cardData: type: got string, want object"},
+		{edited(t, group, func(m obj) { m["openSpaceId"] = "cidAbCdEf123==" }),
+			`invalid job: field openSpaceId: pattern: does not match the pattern "^dtv1\\.card//[A-Za-z_]+\\.[^;]+(;[A-Za-z_]+\\.[^;]+)*$"`},
+		{edited(t, group, func(m obj) { at(m, "cardData")["cardParamMap"] = obj{"title": true} }),
+			"invalid job: field cardData.cardParamMap.title: type: got boolean, want string"},
+	}
+	for _, tt := range tests {
+		if got := v.Validate(KindCard, tt.body); got == nil || got.Error() != tt.want {
+			t.Errorf("got  %v\nwant %s", got, tt.want)
+		}
+	}
+}

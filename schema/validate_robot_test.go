@@ -1,6 +1,8 @@
 package schema
 
 import (
+	"bytes"
+	"encoding/json"
 	"strings"
 	"testing"
 )
@@ -109,4 +111,109 @@ func TestValidateRobotMessageBytes(t *testing.T) {
 			check(t, v.Validate(KindRobot, tt.body), tt.want)
 		})
 	}
+}
+
+// The named form, {"robot","data"}: exactly one of link and robot, and no sk with robot.
+func TestValidateNamedRobot(t *testing.T) {
+	v := newValidator(t)
+	base := example(t, "robot_named")
+	name := func(s string) func(m obj) { return func(m obj) { m["robot"] = s } }
+	tests := []struct {
+		name string
+		edit func(m obj)
+		want wantErr
+	}{
+		{"example", nil, wantErr{}},
+		{"one character", name("a"), wantErr{}},
+		{"64 characters", name(strings.Repeat("a", 64)), wantErr{}},
+		{"digits, '-' and '_'", name("Ops_Team-2"), wantErr{}},
+		{"unknown field passes", func(m obj) { m["newField"] = 1 }, wantErr{}},
+
+		{"both link and robot", func(m obj) { m["link"] = "https://oapi.dingtalk.com/robot/send?access_token=x" }, field("link", "false")},
+		{"both, with sk", func(m obj) {
+			m["link"] = "https://oapi.dingtalk.com/robot/send?access_token=x"
+			m["sk"] = "SECx"
+		}, field("link", "false")},
+		{"both, link empty", func(m obj) { m["link"] = "" }, field("link", "false")},
+		{"sk with robot", func(m obj) { m["sk"] = "SECx" }, field("sk", "false")},
+		{"neither link nor robot", func(m obj) { delete(m, "robot") }, field("link", "required")},
+		{"empty name", name(""), field("robot", "minLength")},
+		{"65 characters", name(strings.Repeat("a", 65)), field("robot", "maxLength")},
+		{"a space", name("ops team"), field("robot", "pattern")},
+		{"a dot", name("ops.team"), field("robot", "pattern")},
+		{"a slash", name("ops/team"), field("robot", "pattern")},
+		{"not ASCII", name("运维"), field("robot", "pattern")},
+		{"a newline", name("ops\n"), field("robot", "pattern")},
+		{"a number", func(m obj) { m["robot"] = 7 }, field("robot", "type")},
+		{"null", func(m obj) { m["robot"] = nil }, field("robot", "type")},
+		{"no data", func(m obj) { delete(m, "data") }, field("data", "required")},
+		{"messages still checked", func(m obj) { delete(at(item(m, "data", 0), "markdown"), "title") }, field("data[0].markdown.title", "required")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			body := base
+			if tt.edit != nil {
+				body = edited(t, body, tt.edit)
+			}
+			check(t, v.Validate(KindRobot, body), tt.want)
+		})
+	}
+}
+
+// What operators read when a job gets the two forms wrong.
+func TestValidateNamedRobotMessages(t *testing.T) {
+	v := newValidator(t)
+	named, relay := example(t, "robot_named"), example(t, "robot_text")
+	tests := []struct {
+		body []byte
+		want string
+	}{
+		{edited(t, named, func(m obj) { m["link"] = "https://oapi.dingtalk.com/robot/send?access_token=x" }),
+			"invalid job: field link: false: is not allowed"},
+		{edited(t, named, func(m obj) { m["sk"] = "SECx" }), "invalid job: field sk: false: is not allowed"},
+		{edited(t, relay, func(m obj) { delete(m, "link") }), "invalid job: field link: required: missing property"},
+		{edited(t, named, func(m obj) { m["robot"] = "ops team" }),
+			`invalid job: field robot: pattern: does not match the pattern "^[A-Za-z0-9_-]*$"`},
+		{edited(t, named, func(m obj) { m["robot"] = strings.Repeat("a", 65) }),
+			"invalid job: field robot: maxLength: longer than 64 characters"},
+	}
+	for _, tt := range tests {
+		if got := v.Validate(KindRobot, tt.body); got == nil || got.Error() != tt.want {
+			t.Errorf("got  %v\nwant %s", got, tt.want)
+		}
+	}
+}
+
+// A name that fails is never repeated in the error: producers may mistake a secret for a name.
+func TestValidateRobotNameHidden(t *testing.T) {
+	const secret = "SECnot-a-name 7f3a9c"
+	v := newValidator(t)
+	for _, name := range []string{secret, strings.Repeat("SECx7f3a9c1e", 6)} {
+		err := v.Validate(KindRobot, edited(t, example(t, "robot_named"), func(m obj) { m["robot"] = name }))
+		if err == nil || strings.Contains(err.Error(), name) || strings.Contains(err.Error(), "SEC") {
+			t.Errorf("got %v, want an error that does not quote the name", err)
+		}
+	}
+}
+
+// The named example decodes into Robot with nothing left over and encodes back the same; a Robot
+// built with RobotName encodes without link or sk, and validates.
+func TestRobotNamedType(t *testing.T) {
+	var r Robot
+	dec := json.NewDecoder(bytes.NewReader(example(t, "robot_named")))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&r); err != nil {
+		t.Fatal(err)
+	}
+	if r.RobotName != "ops-alerts" || r.Link != "" || len(r.Data) != 2 || r.Data[1].MsgUUID != "build-42-passed" {
+		t.Errorf("decoded %+v", r)
+	}
+	b, err := json.Marshal(Robot{RobotName: "ops", Data: []RobotMessage{{MsgType: RobotMsgText, Text: &RobotText{Content: "hi"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `{"robot":"ops","data":[{"msgtype":"text","text":{"content":"hi"}}]}`; string(b) != want {
+		t.Errorf("encoded %s, want %s", b, want)
+	}
+	check(t, newValidator(t).Validate(KindRobot, b), wantErr{})
 }

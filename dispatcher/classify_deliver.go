@@ -1,0 +1,79 @@
+package dispatcher
+
+import (
+	"cmp"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/dingq/dingq/dispatcher/internal/wire"
+)
+
+// Codes of createAndDeliver's 2xx answers that do not say the card was delivered.
+const (
+	// CodeDeliverFailed: createAndDeliver answered success, but the card was not delivered to
+	// one or more of the spaces openSpaceId names. Reject: DingTalk documents no per-space
+	// failure as transient, and a second call could deliver the card twice to the spaces that
+	// did get it. The message names the failed spaces' types and DingTalk's errorMsg.
+	CodeDeliverFailed = "deliver_failed"
+	// CodeNoSuccess: a 2xx JSON answer from createAndDeliver without "success": true. Retry:
+	// nothing says the card was delivered.
+	CodeNoSuccess = "no_success"
+)
+
+// deliverAnswer is createAndDeliver's answer: on success
+// {"success":true,"result":{"outTrackId":"...","deliverResults":[...]}}, on failure the same
+// error body as the template send, read through cardAnswer.
+type deliverAnswer struct {
+	cardAnswer
+	Success bool `json:"success"`
+	Result  struct {
+		DeliverResults []deliverResult `json:"deliverResults"`
+	} `json:"result"`
+}
+
+// deliverResult is the outcome in one space. SpaceID and CarrierID are not read: the error's
+// message names spaces by type only, so that it stays short and quotes no receiver.
+type deliverResult struct {
+	SpaceType string `json:"spaceType"`
+	Success   bool   `json:"success"`
+	ErrorMsg  string `json:"errorMsg"`
+}
+
+// classifyDeliver reads createAndDeliver's answer: nil when the card reached every space,
+// otherwise a [*Error]. Failed answers (non-2xx, or not JSON) are the template send's, and
+// take its table (classifyCard); the 2xx rows are this API's own.
+func classifyDeliver(status int, body []byte) error {
+	if !isSuccess(status) || !wire.IsJSONObject(body) {
+		return classifyCard(status, body)
+	}
+	var a deliverAnswer
+	_ = json.Unmarshal(body, &a) // a valid object: an error is a type mismatch, leaving a field empty
+	if !a.Success {
+		msg := cmp.Or(a.message(), "the answer does not say success")
+		return failure(Retry, CodeNoSuccess, status, msg, 0)
+	}
+	if msg := failedSpaces(a.Result.DeliverResults); msg != "" {
+		return failure(Reject, CodeDeliverFailed, status, msg, 0)
+	}
+	// Success with every space delivered, or with no per-space result at all: DingTalk lists
+	// one per space, and an empty list leaves success as the only word on it.
+	return nil
+}
+
+// failedSpaces words the spaces that did not get the card, "" when there is none:
+// "not delivered to 1 of 2 spaces: IM_GROUP: robot not in group".
+func failedSpaces(results []deliverResult) string {
+	var failed []string
+	for _, r := range results {
+		if !r.Success {
+			space, msg := cmp.Or(r.SpaceType, "unknown space type"), cmp.Or(r.ErrorMsg, "no errorMsg")
+			failed = append(failed, space+": "+msg)
+		}
+	}
+	if len(failed) == 0 {
+		return ""
+	}
+	list := strings.Join(failed, "; ")
+	return fmt.Sprintf("not delivered to %d of %d spaces: %s", len(failed), len(results), list)
+}

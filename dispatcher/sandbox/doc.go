@@ -7,6 +7,7 @@
 //	POST /v1.0/oauth2/accessToken                              new-style app token
 //	GET  /gettoken?appkey=&appsecret=                          old-style app token
 //	POST /v1.0/im/interactiveCards/templates/send              card (token in x-acs-dingtalk-access-token)
+//	POST /v1.0/card/instances/createAndDeliver                 card, deliver mode (the same)
 //	POST /topapi/dingtalk/impaas/message/crossdomain/send      crossdomain (?access_token=)
 //	POST /api/v1/openapi/notification/dingtalk                 robot, the kdocs relay (?access_token=)
 //	POST /robot/send?access_token=[&timestamp=&sign=]          robot, the direct webhook: one message
@@ -22,6 +23,15 @@
 // again ([OutcomeDuplicate]); [Config.RobotLimit] messages per [Config.RobotWindow] and the robot
 // is blocked for [Config.RobotBlock]. Its deliveries name their robot in [Delivery.Robot]. It is
 // of kind robot, as the relay is: faults, rates and counts of kind robot cover both.
+//
+// Both card endpoints are of kind card: faults, rates, stats and deliveries of that kind cover
+// them both, and a fault's Contains tells them apart where needed (`"openSpaceId"`); the QPS
+// limit, being per API, counts each on its own. The
+// createAndDeliver endpoint wants cardTemplateId, outTrackId, cardData {"cardParamMap": {...}}
+// and an openSpaceId of the form dtv1.card//spaceType.spaceId[;spaceType.spaceId...], and answers
+// {"success":true,"result":{"outTrackId","deliverResults":[...]}} with one result per space. A
+// space whose id starts with [FailSpacePrefix] gets a failed result, as a space DingTalk cannot
+// reach does; when every space fails, the send is counted rejected and not recorded.
 //
 // # Injecting failures
 //

@@ -23,6 +23,9 @@ type Delivery struct {
 	// Body is the job body (for crossdomain the unwrapped crossdomain_message_send_model, for the
 	// others the request body), kept only with [Config.RecordBodies].
 	Body []byte
+	// Robot is the robot a direct webhook message (POST /robot/send) went to, as [WebhookRobot]
+	// names it; empty for the other endpoints, the kdocs relay included.
+	Robot string
 }
 
 // recorder counts requests and deliveries and keeps the latest deliveries. Its memory is
@@ -88,16 +91,20 @@ func (r *recorder) tokenFetch() {
 }
 
 func (r *recorder) deliver(kind schema.Kind, key string, body []byte, at time.Time) {
-	h := maphash.String(r.seed, key)
+	r.record(Delivery{Kind: kind, Key: key, At: at, Body: body})
+}
+
+// record counts d, keyed by d.Key, and keeps it among the latest.
+func (r *recorder) record(d Delivery) {
+	h := maphash.String(r.seed, d.Key)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.perKey[h] > 0 {
 		r.duplicates++
 	}
 	r.perKey[h]++
-	r.kinds[kind].deliveries++
+	r.kinds[d.Kind].deliveries++
 	r.total++
-	d := Delivery{Kind: kind, Key: key, At: at, Body: body}
 	if len(r.latest) < r.keep {
 		r.latest = append(r.latest, d)
 	} else {

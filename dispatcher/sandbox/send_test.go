@@ -95,7 +95,7 @@ func TestMissingToken(t *testing.T) {
 
 func TestUnknownPathAndMethod(t *testing.T) {
 	e := newEnv(t, Config{})
-	if r := e.do(e.request("POST", "/v1.0/card/instances/createAndDeliver", "{}")); r.status != 404 {
+	if r := e.do(e.request("POST", "/v1.0/nope", "{}")); r.status != 404 {
 		t.Errorf("unknown path: %d", r.status)
 	}
 	if r := e.do(e.request("GET", "/v1.0/im/interactiveCards/templates/send", "")); r.status != 405 {

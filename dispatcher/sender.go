@@ -15,6 +15,9 @@ type Job struct {
 	// Body is the validated job body: the target API's JSON request body (for crossdomain, the
 	// model object that the sender wraps under its parameter name). Never logged.
 	Body []byte
+	// App names the credential profile to send with (the job's Dingq-App header); "" is the
+	// default profile.
+	App string
 	// Attempt counts sends of this job, starting at 1.
 	Attempt int
 	// Turn is the send turn a rate limiter reserved for this job when it deferred it

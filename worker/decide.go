@@ -17,6 +17,7 @@ const (
 	actRetry                  // NakWithDelay(delay)
 	actDead                   // dead-letter with reason, then Term
 	actHandBack               // the worker is stopping: Nak at once for another worker
+	actDefer                  // waiting for a turn under a rate limit: NakWithDelay(delay), not an attempt
 )
 
 // verdict is the outcome of [decide].
@@ -33,6 +34,8 @@ func (c Config) decide(attempt int, err error, stopping bool) verdict {
 	switch {
 	case err == nil:
 		return verdict{action: actAck}
+	case dispatcher.DecisionOf(err) == dispatcher.Defer:
+		return verdict{action: actDefer, delay: minDelay(err)}
 	case stopping && errors.Is(err, context.Canceled):
 		return verdict{action: actHandBack}
 	case dispatcher.DecisionOf(err) == dispatcher.Reject:

@@ -17,6 +17,7 @@ func TestDecide(t *testing.T) {
 	qps := &dispatcher.Error{Decision: dispatcher.Retry, Code: "90018", MinDelay: 10 * time.Second}
 	bad := &dispatcher.Error{Decision: dispatcher.Reject, Code: "40035"}
 	stale := &dispatcher.Error{Decision: dispatcher.TokenExpired, Code: "InvalidAuthentication"}
+	wait := &dispatcher.Error{Decision: dispatcher.Defer, Code: "rate_limit_wait", MinDelay: 7 * time.Second}
 	cases := []struct {
 		name     string
 		attempt  int
@@ -37,6 +38,8 @@ func TestDecide(t *testing.T) {
 		{"cancelled while stopping hands back", 1, context.Canceled, true, actHandBack, ""},
 		{"cancelled while stopping on last attempt hands back", 3, context.Canceled, true, actHandBack, ""},
 		{"cancelled not stopping retries", 1, context.Canceled, false, actRetry, ""},
+		{"deferral waits", 1, wait, false, actDefer, ""},
+		{"deferral on the last attempt still waits", 3, fmt.Errorf("x: %w", wait), false, actDefer, ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -45,6 +48,9 @@ func TestDecide(t *testing.T) {
 				t.Errorf("decide = %+v, want action %v reason %q", v, c.want, c.reason)
 			}
 		})
+	}
+	if v := cfg.decide(3, wait, false); v.delay != 7*time.Second {
+		t.Errorf("deferral's MinDelay ignored: delay = %v", v.delay)
 	}
 	if v := cfg.decide(1, qps, false); v.delay != 10*time.Second {
 		t.Errorf("MinDelay ignored: delay = %v", v.delay)

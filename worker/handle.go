@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -38,24 +39,38 @@ func (w *Worker) newJob(subject string, data []byte, header nats.Header, seq uin
 // delivery is one delivery of a job, as the worker sees it.
 type delivery struct {
 	job
-	msg     jetstream.Msg
-	attempt int // JetStream's NumDelivered: this delivery's number, from 1
+	msg        jetstream.Msg
+	deliveries int        // JetStream's NumDelivered: this delivery's number, from 1
+	attempt    int        // this delivery's attempt: deliveries less the earlier deferrals
+	waits      waitRecord // the job's deferrals so far, and its reserved turn
 }
 
+// inspect names a delivered job and works out its attempt. Only a redelivery can have been
+// deferred, so only a redelivery reads the wait record.
 func (w *Worker) inspect(msg jetstream.Msg) *delivery {
 	var seq uint64
-	attempt := 1
+	deliveries := 1
 	if meta, err := msg.Metadata(); err == nil {
-		attempt = int(meta.NumDelivered)
+		deliveries = int(meta.NumDelivered)
 		seq = meta.Sequence.Stream
 	}
-	return &delivery{job: w.newJob(msg.Subject(), msg.Data(), msg.Headers(), seq), msg: msg, attempt: attempt}
+	d := &delivery{job: w.newJob(msg.Subject(), msg.Data(), msg.Headers(), seq), msg: msg,
+		deliveries: deliveries, attempt: deliveries}
+	if deliveries > 1 && seq != 0 {
+		rec, err := w.res.sentRecord().waits(seq)
+		if err != nil {
+			w.log.Warn().Err(err).Str("job_id", d.id).Msg("could not read the wait record; counting every delivery as an attempt")
+		}
+		d.waits = rec
+		d.attempt = max(1, deliveries-rec.deferrals)
+	}
+	return d
 }
 
 // handle takes one job from delivery to its decision: ack, retry, dead letter, or hand back.
 func (w *Worker) handle(ctx context.Context, msg jetstream.Msg, stopping <-chan struct{}) {
 	d := w.inspect(msg)
-	if d.attempt > 1 && w.alreadySent(d) {
+	if d.deliveries > 1 && w.alreadySent(d) {
 		_ = msg.Ack()
 		w.log.Info().Str("job_id", d.id).Str("kind", d.kindName).Int("attempt", d.attempt).
 			Msg("already sent: acked without sending again")
@@ -81,6 +96,8 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg, stopping <-chan 
 		w.log.Info().Str("job_id", d.id).Str("kind", d.kindName).Int("attempt", d.attempt).
 			Str("code", code).Int("http_status", status).Int64("delay_ms", v.delay.Milliseconds()).
 			Str("error", errorText(err)).Msg("retry")
+	case actDefer:
+		w.deferJob(d, err, v.delay)
 	case actHandBack:
 		_ = msg.Nak()
 		w.log.Info().Str("job_id", d.id).Str("kind", d.kindName).Int("attempt", d.attempt).
@@ -88,6 +105,23 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg, stopping <-chan 
 	case actDead:
 		w.deadLetter(d, failure{reason: v.reason, err: err, attempts: d.attempt})
 	}
+}
+
+// deferJob hands a job that waits for its turn under a rate limit back to JetStream until about
+// then, recording the deferral first so that it is not counted as an attempt, and the turn the
+// limiter reserved so that the job keeps its place when it returns.
+func (w *Worker) deferJob(d *delivery, err error, delay time.Duration) {
+	rec := waitRecord{deferrals: d.waits.deferrals + 1}
+	var de *dispatcher.Error
+	if errors.As(err, &de) {
+		rec.turn = de.Turn
+	}
+	if err := w.res.sentRecord().markWait(d.streamSeq, rec); err != nil {
+		w.log.Warn().Err(err).Str("job_id", d.id).Msg("could not record the deferral; it will count as an attempt")
+	}
+	_ = d.msg.NakWithDelay(delay)
+	w.log.Debug().Str("job_id", d.id).Str("kind", d.kindName).Int("attempt", d.attempt).
+		Str("code", de.Code).Int64("delay_ms", delay.Milliseconds()).Msg("deferred: waiting for its turn")
 }
 
 // ackSent acks a sent job and waits for JetStream to confirm it. An ack that cannot be confirmed
@@ -149,7 +183,8 @@ func (w *Worker) send(ctx context.Context, d *delivery) (err error) {
 			err = fmt.Errorf("%w: %v", errPanic, r)
 		}
 	}()
-	return w.sender.Send(ctx, dispatcher.Job{Kind: d.kind, ID: d.id, Body: d.data, Attempt: d.attempt})
+	return w.sender.Send(ctx, dispatcher.Job{Kind: d.kind, ID: d.id, Body: d.data,
+		App: d.header.Get(schema.HeaderApp), Attempt: d.attempt, Turn: d.waits.turn})
 }
 
 func isClosed(ch <-chan struct{}) bool {

@@ -7,6 +7,8 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/dingq/dingq/dispatcher/ratelimit"
+	"github.com/dingq/dingq/dispatcher/token"
 	"github.com/dingq/dingq/schema"
 )
 
@@ -18,14 +20,18 @@ type Resources struct {
 	JobStream jetstream.Stream
 	// Advisories is the durable consumer of the max-deliveries advisories.
 	Advisories jetstream.Consumer
-	// Sent is the bucket that remembers sent jobs.
+	// Sent is the bucket that remembers sent jobs, and the deferrals of deferred ones.
 	Sent jetstream.KeyValue
+	// Limits is the bucket where the fleet shares its rate limits' schedules.
+	Limits jetstream.KeyValue
+	// Tokens is the bucket where the fleet shares the DingTalk apps' access tokens.
+	Tokens jetstream.KeyValue
 }
 
 func (r *Resources) sentRecord() sentRecord { return sentRecord{kv: r.Sent} }
 
 // Provision creates or updates the job stream, the dead-letter stream, the advisory stream, the
-// sent-record bucket and the durable consumers that cfg describes. It is idempotent: every worker
+// sent-record, rate-limit and token buckets, and the durable consumers that cfg describes. It is idempotent: every worker
 // calls it at start, and a changed setting (attempts, ack wait, retention) updates the resources
 // in place. A change JetStream cannot make in place (a stream's retention or storage) is returned
 // as an error that names the resource.
@@ -44,9 +50,19 @@ func Provision(ctx context.Context, js jetstream.JetStream, cfg Config) (*Resour
 			res.JobStream = s
 		}
 	}
+	buckets := []struct {
+		kv  *jetstream.KeyValue
+		cfg jetstream.KeyValueConfig
+	}{
+		{&res.Sent, sentBucketConfig(cfg)},
+		{&res.Limits, ratelimit.BucketConfig(cfg.Names.LimitBucket(), cfg.Replicas)},
+		{&res.Tokens, token.SharedBucketConfig(cfg.Names.TokenBucket(), cfg.Replicas)},
+	}
 	var err error
-	if res.Sent, err = js.CreateOrUpdateKeyValue(ctx, sentBucketConfig(cfg)); err != nil {
-		return nil, fmt.Errorf("provision key-value bucket %s: %w", cfg.Names.SentBucket(), err)
+	for _, b := range buckets {
+		if *b.kv, err = js.CreateOrUpdateKeyValue(ctx, b.cfg); err != nil {
+			return nil, fmt.Errorf("provision key-value bucket %s: %w", b.cfg.Bucket, err)
+		}
 	}
 	if res.Jobs, err = js.CreateOrUpdateConsumer(ctx, cfg.Names.JobStream(), consumerConfig(cfg)); err != nil {
 		return nil, fmt.Errorf("provision consumer %s on %s: %w", cfg.Names.Consumer(), cfg.Names.JobStream(), err)
@@ -93,7 +109,7 @@ func consumerConfig(cfg Config) jetstream.ConsumerConfig {
 		Description:   "dingq workers, shared",
 		AckPolicy:     jetstream.AckExplicitPolicy,
 		AckWait:       cfg.AckWait,
-		MaxDeliver:    cfg.MaxAttempts + deadLetterGrace,
+		MaxDeliver:    cfg.MaxAttempts + deadLetterGrace + maxDeferrals,
 		MaxAckPending: cfg.MaxAckPending,
 		DeliverPolicy: jetstream.DeliverAllPolicy,
 	}

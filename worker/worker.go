@@ -21,8 +21,12 @@ type Validator interface {
 
 // Deps are the parts a [Worker] is given rather than builds.
 type Deps struct {
-	// Sender sends a job to DingTalk. Required.
+	// Sender sends a job to DingTalk. Required, unless NewSender is set.
 	Sender dispatcher.Sender
+	// NewSender builds the sender once Run has provisioned the resources, for senders that
+	// share state with the fleet through its buckets (rate limits, access tokens). Used when
+	// Sender is nil.
+	NewSender func(res *Resources) (dispatcher.Sender, error)
 	// Validator checks each job before it is sent. Required.
 	Validator Validator
 	// Logger receives one event per decision. Default: discard.
@@ -37,6 +41,7 @@ type Worker struct {
 	sender    dispatcher.Sender
 	validator Validator
 	log       zerolog.Logger
+	newSender func(res *Resources) (dispatcher.Sender, error)
 	res       *Resources     // set by Run before any job is handled
 	recorders sync.WaitGroup // sent-records being written for unconfirmed acks
 }
@@ -47,10 +52,10 @@ func New(js jetstream.JetStream, cfg Config, deps Deps) (*Worker, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, fmt.Errorf("worker config: %w", err)
 	}
-	if js == nil || deps.Sender == nil || deps.Validator == nil {
-		return nil, errors.New("worker: JetStream, Sender and Validator are required")
+	if js == nil || deps.Sender == nil && deps.NewSender == nil || deps.Validator == nil {
+		return nil, errors.New("worker: JetStream, Sender (or NewSender) and Validator are required")
 	}
-	return &Worker{cfg: cfg, js: js, sender: deps.Sender, validator: deps.Validator, log: deps.Logger}, nil
+	return &Worker{cfg: cfg, js: js, sender: deps.Sender, newSender: deps.NewSender, validator: deps.Validator, log: deps.Logger}, nil
 }
 
 // Run provisions the streams and consumer, then sends jobs until ctx ends. It then stops pulling,
@@ -63,6 +68,11 @@ func (w *Worker) Run(ctx context.Context) error {
 		return err
 	}
 	w.res = res
+	if w.sender == nil {
+		if w.sender, err = w.newSender(res); err != nil {
+			return fmt.Errorf("build the sender: %w", err)
+		}
+	}
 	p := newPool(w, ctx)
 	cc, err := res.Jobs.Consume(p.offer,
 		jetstream.PullMaxMessages(w.cfg.Concurrency),

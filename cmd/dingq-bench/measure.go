@@ -16,6 +16,7 @@ type runSpec struct {
 	workers  int
 	latency  time.Duration // the sandbox's per-request latency
 	busyRate float64       // the sandbox's fraction of busy answers
+	apiRate  int           // the sandbox's per-app QPS limit (sandbox.Config.APIRate); 0 for none
 	load     workload
 	// paced publishes the jobs at this many per second while the workers run; 0 queues them
 	// all before the workers are released.
@@ -34,6 +35,7 @@ type counts struct {
 	settled    int // jobs in a final state as the sandbox saw them
 	duplicates int // accepted sends beyond the first of a job
 	strays     int // send requests that carried no job of the run
+	throttled  int // send requests the sandbox refused as over a rate limit
 	sandboxOK  bool
 }
 
@@ -97,7 +99,7 @@ func (l *lab) prepare(ctx context.Context, spec runSpec) (*sandboxServer, []int6
 		return nil, nil, err
 	}
 	settles := func(n int, sent bool) bool { return sent || spec.side == sideCeiling || spec.load.rejected(n) }
-	sb, err := startSandbox(sandbox.Config{Latency: spec.latency, BusyRate: spec.busyRate, Seed: 1}, spec.load, settles)
+	sb, err := startSandbox(sandbox.Config{Latency: spec.latency, BusyRate: spec.busyRate, APIRate: spec.apiRate, Seed: 1}, spec.load, settles)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -262,6 +264,9 @@ func (m *measurement) count(ctx context.Context, l *lab, sb *sandboxServer) erro
 	c.strays = int(tr.strays.Load())
 	st := sb.sb.Stats()
 	c.duplicates = st.Duplicates
+	for _, byOutcome := range st.Outcomes {
+		c.throttled += byOutcome[sandbox.OutcomeThrottled]
+	}
 	delivered := 0
 	for _, d := range st.Deliveries {
 		delivered += d

@@ -16,15 +16,17 @@ import (
 const (
 	scOverhead = "overhead"
 	scLogInfo  = "loginfo"
+	scLimitsUp = "limitsup"
 	scLatency  = "latency"
 	scHalfLoad = "halfload"
 	scMixed    = "mixed"
 	scScaleOut = "scaleout"
 	scBacklog  = "backlog"
+	scLimited  = "limited"
 )
 
 var (
-	allScenarios     = []string{scOverhead, scLogInfo, scLatency, scHalfLoad, scMixed, scScaleOut, scBacklog}
+	allScenarios     = []string{scOverhead, scLogInfo, scLimitsUp, scLatency, scHalfLoad, scMixed, scScaleOut, scLimited, scBacklog}
 	defaultScenarios = allScenarios
 )
 
@@ -52,6 +54,10 @@ var scenarios = []scenario{
 		return []runSpec{{load: cards(o, 100_000), workers: 1,
 			workerSpec: workerSpec{side: sideDingq, concurrency: 64, logLevel: "info"}}}, nil
 	}},
+	{scLimitsUp, "overhead again, with an app rate limit far above the load (1,000,000/1s): the cost of the shared limiter", func(o options, _ *report) ([]runSpec, error) {
+		return []runSpec{{load: cards(o, 100_000), workers: 1,
+			workerSpec: workerSpec{side: sideDingq, concurrency: 64, rateAPI: "1000000/1s"}}}, nil
+	}},
 	{scLatency, "latency-bound: sandbox answers after 50 ms, concurrency 256, cards queued", func(o options, _ *report) ([]runSpec, error) {
 		return bothSides(runSpec{load: cards(o, 20_000), workers: 1, latency: sandboxLatency,
 			workerSpec: workerSpec{concurrency: 256}}), nil
@@ -78,6 +84,10 @@ var scenarios = []scenario{
 				workerSpec: workerSpec{concurrency: 256}})...)
 		}
 		return runs, nil
+	}},
+	{scLimited, "limited: cards queued, app limit 20/s, 2 worker processes; the sandbox refuses a 21st send in any second", func(o options, _ *report) ([]runSpec, error) {
+		return []runSpec{{load: workload{n: max(scaled(o, 1_000), 400), kinds: []schema.Kind{schema.KindCard}}, workers: 2, apiRate: 20,
+			workerSpec: workerSpec{side: sideDingq, concurrency: 64, rateAPI: "20/1s"}}}, nil
 	}},
 	{scBacklog, "backlog: 1,000,000 cards queued, drained at concurrency 64", func(o options, _ *report) ([]runSpec, error) {
 		return bothSides(runSpec{load: cards(o, 1_000_000), workers: 1, workerSpec: workerSpec{concurrency: 64}}), nil

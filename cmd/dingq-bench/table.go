@@ -42,7 +42,7 @@ func (r *report) find(scenario, side string, workers int) *measurement {
 // (the info-logging run is compared with the overhead ceiling).
 func (r *report) ceilingOf(m *measurement) *measurement {
 	sc := m.spec.scenario
-	if sc == scLogInfo {
+	if sc == scLogInfo || sc == scLimitsUp {
 		sc = scOverhead
 	}
 	return r.find(sc, sideCeiling, m.spec.workers)
@@ -131,6 +131,9 @@ func (m *measurement) finalState() string {
 	if c.duplicates > 0 {
 		s += fmt.Sprintf(", %s sent twice", thousands(c.duplicates))
 	}
+	if c.throttled > 0 {
+		s += fmt.Sprintf(", %s throttled", thousands(c.throttled))
+	}
 	if c.strays > 0 {
 		s += fmt.Sprintf(", %s unknown requests", thousands(c.strays))
 	}
@@ -159,6 +162,15 @@ func (r *report) targets() []string {
 			verdict(got >= want), sc, got, thousands(int(d.rate)), thousands(int(c.rate)), want))
 	}
 	ratioTarget(scOverhead, 0.8)
+	if d, c := r.find(scLimitsUp, sideDingq, 1), r.find(scOverhead, sideCeiling, 1); d != nil && c != nil && c.rate > 0 {
+		got := d.rate / c.rate
+		out = append(out, fmt.Sprintf("%s **limitsup**: with a limit far above the load, dingq %.2f × the ceiling's jobs/s (target >= 0.8)",
+			verdict(got >= 0.8), got))
+	}
+	if d := r.find(scLimited, sideDingq, 2); d != nil {
+		out = append(out, fmt.Sprintf("%s **limited**: two workers under an app limit of 20/s send %.2f a second, %.1f %% of the limit (target >= 97 %%), with %d throttling answers (target 0)",
+			verdict(d.rate >= 19.4 && d.counts.throttled == 0), d.rate, d.rate/20*100, d.counts.throttled))
+	}
 	ratioTarget(scLatency, 0.9)
 	if d := r.find(scHalfLoad, sideDingq, 1); d != nil {
 		line := fmt.Sprintf("%s **halfload**: dingq adds %s at p99 to the sandbox's own 50 ms (target <= 5 ms)",

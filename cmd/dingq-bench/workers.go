@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -28,6 +29,7 @@ type workerSpec struct {
 	side        string
 	concurrency int
 	logLevel    string // dingq's DINGQ_LOG_LEVEL; default "warn"
+	rateAPI     string // dingq's DINGQ_RATE_API; default "off" (the rate limits are their own scenarios)
 }
 
 // probe is the client the harness asks workers' HTTP endpoints with.
@@ -44,10 +46,7 @@ func (l *lab) startWorker(ctx context.Context, ws workerSpec, sandboxURL string,
 	var p *proc
 	switch ws.side {
 	case sideDingq:
-		level := ws.logLevel
-		if level == "" {
-			level = "warn"
-		}
+		level := cmp.Or(ws.logLevel, "warn")
 		env := []string{
 			"DINGQ_NATS_URL=" + l.natsURL,
 			"DINGQ_DINGTALK_API_URL=" + sandboxURL,
@@ -61,6 +60,8 @@ func (l *lab) startWorker(ctx context.Context, ws workerSpec, sandboxURL string,
 			"DINGQ_BACKOFF_INITIAL=50ms",
 			"DINGQ_HTTP_ADDR=" + addr,
 			"DINGQ_DEBUG_ENDPOINTS=true",
+			"DINGQ_RATE_API=" + cmp.Or(ws.rateAPI, "off"),
+			"DINGQ_RATE_ROBOT=off",
 		}
 		p, err = l.procs.start(name, l.dingqBin, []string{"serve"}, env, l.logPath(name))
 	case sideCeiling:

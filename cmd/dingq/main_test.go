@@ -84,6 +84,9 @@ func (h *harness) env() map[string]string {
 		"DINGQ_MAX_ATTEMPTS":        "4",
 		"DINGQ_HTTP_ADDR":           freeAddr(h.t),
 		"DINGQ_LOG_LEVEL":           "debug",
+		// Tests of other things push thousands of jobs; limits_test.go turns the limits on.
+		"DINGQ_RATE_API":   "off",
+		"DINGQ_RATE_ROBOT": "off",
 	}
 }
 
@@ -94,7 +97,7 @@ func (h *harness) start(env map[string]string, args ...string) (stop func() int)
 	ctx, cancel := context.WithCancel(context.Background())
 	code := make(chan int, 1)
 	go func() {
-		code <- run(ctx, append([]string{"serve"}, args...), stdio{in: strings.NewReader(""), out: h.out, err: h.out, getenv: mapEnv(env)})
+		code <- run(ctx, append([]string{"serve"}, args...), stdio{in: strings.NewReader(""), out: h.out, err: h.out, getenv: mapEnv(env), environ: environOf(env)})
 	}()
 	var once sync.Once
 	var exit int
@@ -343,6 +346,17 @@ func freeAddr(t *testing.T) string {
 	}
 	defer ln.Close()
 	return ln.Addr().String()
+}
+
+// environOf lists env as os.Environ does, for the named profiles.
+func environOf(env map[string]string) func() []string {
+	return func() []string {
+		var list []string
+		for k, v := range env {
+			list = append(list, k+"="+v)
+		}
+		return list
+	}
 }
 
 func mapEnv(env map[string]string) func(string) string {

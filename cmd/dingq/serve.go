@@ -9,6 +9,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/dingq/dingq/cmd/internal/config"
+	"github.com/dingq/dingq/dispatcher"
 	"github.com/dingq/dingq/dispatcher/sandbox"
 	"github.com/dingq/dingq/schema"
 	"github.com/dingq/dingq/worker"
@@ -54,15 +55,13 @@ func serve(ctx context.Context, args []string, io stdio) error {
 	if err != nil {
 		return err
 	}
-	sender, err := newSender(cfg, log)
-	if err != nil {
-		return err
-	}
 	validator, err := schema.NewValidator(schema.ValidatorConfig{})
 	if err != nil {
 		return err
 	}
-	w, err := worker.New(js, cfg.Worker(), worker.Deps{Sender: sender, Validator: validator, Logger: log})
+	w, err := worker.New(js, cfg.Worker(), worker.Deps{
+		NewSender: func(res *worker.Resources) (dispatcher.Sender, error) { return newSender(cfg, log, res) },
+		Validator: validator, Logger: log})
 	if err != nil {
 		return usageError{err}
 	}

@@ -21,7 +21,7 @@ build: ## build bin/dingq (static)
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN) ./cmd/dingq
 
 # Each fuzz target, as "package:Target"; `go test -fuzz` takes one target per run.
-FUZZ_TARGETS := ./schema:FuzzValidate ./schema:FuzzFastPath ./schema:FuzzJobID ./dispatcher:FuzzClassify
+FUZZ_TARGETS := ./schema:FuzzValidate ./schema:FuzzFastPath ./schema:FuzzJobID ./schema:FuzzCardModeOf ./dispatcher:FuzzClassify
 
 test: vet ## run the whole test suite (race detector on), then each fuzz target briefly
 	$(GO) test -race -count=1 -timeout 8m $(PKGS)

@@ -18,6 +18,8 @@ func FuzzClassify(f *testing.F) {
 		{200, `{"errcode":88,"sub_code":"90018","errmsg":"x"}`},
 		{200, `{"errcode":"88","sub_code":90018}`},
 		{200, `{"code":0,"data":{}}`},
+		{200, `{"errcode":410100,"errmsg":"send too fast"}`},
+		{200, `{"success":true,"result":{"deliverResults":[{"success":false,"errorMsg":"x"}]}}`},
 		{429, `{"code":429,"msg":"slow down","hint":"h"}`},
 		{403, `<html><body>banned</body></html>`},
 		{200, `{"errcode":1e400}`},
@@ -28,6 +30,7 @@ func FuzzClassify(f *testing.F) {
 	}
 	classifiers := map[string]func(int, []byte) error{
 		"card": classifyCard, "crossdomain": classifyCrossDomain, "robot": func(s int, b []byte) error { return classifyRobot(s, b, nil) },
+		"deliver": classifyDeliver, "webhook": func(s int, b []byte) error { return classifyWebhook(s, b, RobotPenalty) },
 	}
 	f.Fuzz(func(t *testing.T, status int, body []byte) {
 		for name, classify := range classifiers {

@@ -3,6 +3,7 @@ package ratelimit
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/dingq/dingq/dispatcher"
 )
@@ -17,23 +18,25 @@ type Target struct {
 // TargetFunc names a job's target. ok false means the job is not limited.
 type TargetFunc func(job dispatcher.Job) (t Target, ok bool)
 
-// Wrap returns a sender that waits for each job's turn (see [Limiter.Wait]) before next sends
-// it, and, when DingTalk answers with a penalty ([dispatcher.Error.Penalty]), holds the target's
-// other jobs, across the fleet, until the penalty ends.
+// Wrap returns a sender that lets each request of a job to DingTalk out on its turn (see
+// [Limiter.Wait]), right before the request leaves ([dispatcher.WithGate]): after the token fetch,
+// which would otherwise delay a turn's send into the next one's, and once per request, as
+// DingTalk counts them. When DingTalk answers with a penalty ([dispatcher.Error.Penalty]), it
+// holds the target's other jobs, across the fleet, until the penalty ends. A job's Send runs its
+// requests one after another, so the gate needs no lock.
 func (l *Limiter) Wrap(next dispatcher.Sender, targetOf TargetFunc) dispatcher.Sender {
 	return dispatcher.SenderFunc(func(ctx context.Context, job dispatcher.Job) error {
 		t, ok := targetOf(job)
 		if !ok || t.Rate.Off() {
 			return next.Send(ctx, job)
 		}
-		wait := l.Wait
-		if !job.Turn.IsZero() {
-			wait = func(ctx context.Context, key string, r Rate) error { return l.WaitTurn(ctx, key, r, job.Turn) }
+		turn := job.Turn // the first request may use the turn a deferral reserved
+		gate := func(ctx context.Context) error {
+			reserved := turn
+			turn = time.Time{}
+			return l.WaitTurn(ctx, t.Key, t.Rate, reserved)
 		}
-		if err := wait(ctx, t.Key, t.Rate); err != nil {
-			return err
-		}
-		err := next.Send(ctx, job)
+		err := next.Send(dispatcher.WithGate(ctx, gate), job)
 		var de *dispatcher.Error
 		if errors.As(err, &de) && de.Penalty > 0 {
 			// Recorded even if the send's context has ended: the block is DingTalk's, not ours.

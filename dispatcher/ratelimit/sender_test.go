@@ -18,7 +18,10 @@ func TestWrapHoldsTheTargetAfterAPenalty(t *testing.T) {
 	b, _ := newLimiter(t, url, Config{})
 	var sends atomic.Int32
 	blocked := &dispatcher.Error{Decision: dispatcher.Retry, Code: "410100", Penalty: 10 * time.Minute, MinDelay: 10 * time.Minute}
-	next := dispatcher.SenderFunc(func(_ context.Context, job dispatcher.Job) error {
+	next := dispatcher.SenderFunc(func(ctx context.Context, job dispatcher.Job) error {
+		if err := dispatcher.PassGate(ctx); err != nil {
+			return err
+		}
 		sends.Add(1)
 		if job.ID == "first" {
 			return blocked

@@ -184,6 +184,9 @@ func targets(cfg config.Config) ratelimit.TargetFunc {
 	return func(job dispatcher.Job) (ratelimit.Target, bool) {
 		switch job.Kind {
 		case schema.KindCard, schema.KindCrossDomain:
+			if cfg.RateAPI.Off() {
+				return ratelimit.Target{}, false
+			}
 			app, ok := cfg.App(job.App)
 			if !ok || app.AppKey == "" {
 				return ratelimit.Target{}, false
@@ -194,6 +197,9 @@ func targets(cfg config.Config) ratelimit.TargetFunc {
 			}
 			return ratelimit.Target{Key: "api." + shortHash(app.AppKey) + "." + api, Rate: cfg.RateAPI}, true
 		case schema.KindRobot:
+			if cfg.RateRobot.Off() {
+				return ratelimit.Target{}, false
+			}
 			t, err := dispatcher.RobotTarget(job.Body)
 			if err != nil {
 				return ratelimit.Target{}, false // the sender rejects it

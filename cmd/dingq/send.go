@@ -27,6 +27,7 @@ func send(ctx context.Context, args []string, io stdio) error {
 	fs := newFlagSet("send", io.err)
 	cfg.Register(fs)
 	id := fs.String("id", "", "the job id, sent as Nats-Msg-Id (JetStream drops a second publish with the same id within its duplicate window); one job only")
+	app := fs.String("app", "", "the worker's credential profile to send with, as the Dingq-App header (default: the default profile)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: dingq send [flags] <card|crossdomain|robot> [file|-]\n\nFlags:\n")
 		fs.PrintDefaults()
@@ -68,7 +69,14 @@ func send(ctx context.Context, args []string, io stdio) error {
 	if err != nil {
 		return err
 	}
-	return publishJobs(ctx, js, schema.NewNames(cfg.SubjectPrefix).SendSubject(kind), kind, jobs, *id, io)
+	hdr := nats.Header{}
+	if *id != "" {
+		hdr.Set(schema.HeaderMsgID, *id)
+	}
+	if *app != "" {
+		hdr.Set(schema.HeaderApp, *app)
+	}
+	return publishJobs(ctx, js, schema.NewNames(cfg.SubjectPrefix).SendSubject(kind), kind, jobs, hdr, io)
 }
 
 func openInput(args []string, stdin io.Reader) (io.ReadCloser, string, error) {
@@ -121,9 +129,10 @@ func readJobs(r io.Reader, name string, kind schema.Kind) ([][]byte, error) {
 }
 
 // publishJobs publishes asynchronously, a window at a time, and waits for every publish ack. A
-// duplicate (JetStream already had the id) is reported, not hidden. Progress is shown each second
+// duplicate (JetStream already had the id) is reported, not hidden. Every job carries hdr. Progress is shown each second
 // on long runs.
-func publishJobs(ctx context.Context, js jetstream.JetStream, subject string, kind schema.Kind, jobs [][]byte, id string, io stdio) error {
+func publishJobs(ctx context.Context, js jetstream.JetStream, subject string, kind schema.Kind, jobs [][]byte, hdr nats.Header, io stdio) error {
+	id := hdr.Get(schema.HeaderMsgID)
 	const window = 256
 	type pending struct {
 		id  string
@@ -156,10 +165,7 @@ func publishJobs(ctx context.Context, js jetstream.JetStream, subject string, ki
 			return fmt.Errorf("interrupted after %d of %d jobs: %w", published, len(jobs), err)
 		}
 		m := nats.NewMsg(subject)
-		m.Data = body
-		if id != "" {
-			m.Header.Set(schema.HeaderMsgID, id)
-		}
+		m.Data, m.Header = body, hdr
 		ack, err := js.PublishMsgAsync(m)
 		if err != nil {
 			return fmt.Errorf("publish after %d of %d jobs: %w", published, len(jobs), err)

@@ -54,7 +54,8 @@ type WebhookConfig struct {
 	// process's shared one.
 	Client *http.Client
 	// Robots are the named robots that jobs may send to by {"robot": name}, so that producers
-	// need no secrets. A name is 1 to 64 letters, digits, '-' and '_', as the schema allows.
+	// need no secrets. A name is 1 to 64 letters, digits, '-' and '_', as the schema allows,
+	// and matches a job's name in any case.
 	// Default nil: only jobs that carry a link can be sent.
 	Robots map[string]Robot
 	// Now gives the signature's timestamp. Default time.Now.
@@ -126,9 +127,13 @@ func NewWebhookSender(cfg WebhookConfig) (*WebhookSender, error) {
 	if err != nil {
 		return nil, fmt.Errorf("webhook sender: %w", err)
 	}
+	robots := make(map[string]Robot, len(cfg.Robots))
+	for name, r := range cfg.Robots {
+		robots[strings.ToLower(name)] = r
+	}
 	return &WebhookSender{
 		ep:      endpoint{url: base + WebhookPath, client: cfg.Client},
-		robots:  cfg.Robots,
+		robots:  robots,
 		now:     cfg.Now,
 		penalty: cfg.Penalty,
 	}, nil
@@ -177,7 +182,7 @@ func (s *WebhookSender) prepare(job Job) (Robot, [][]byte, error) {
 // resolve returns the robot a parsed job names: its link's token with its sk, or a named robot.
 func (s *WebhookSender) resolve(j robotJob) (Robot, error) {
 	if j.Robot != "" {
-		r, ok := s.robots[j.Robot]
+		r, ok := s.robots[strings.ToLower(j.Robot)] // names match in any case, as in the configuration
 		if !ok {
 			return Robot{}, rejectJob(CodeUnknownRobot, fmt.Sprintf("robot %q is not configured", j.Robot))
 		}

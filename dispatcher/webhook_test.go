@@ -251,7 +251,7 @@ func TestWebhookNamedRobot(t *testing.T) {
 		"ops":      {AccessToken: hookToken, Secret: secret},
 		"plain_01": {AccessToken: "plain-token"},
 	})
-	for _, job := range []dispatcher.Job{namedJob("j1", "ops", textMsg), namedJob("j2", "plain_01", textMsg)} {
+	for _, job := range []dispatcher.Job{namedJob("j1", "ops", textMsg), namedJob("j2", "Plain_01", textMsg)} { // any case
 		if err := s.Send(context.Background(), job); err != nil {
 			t.Fatalf("Send(%s) = %v", job.ID, err)
 		}

@@ -61,6 +61,7 @@ func (w *Worker) onAdvisory(msg jetstream.Msg) {
 			return
 		}
 		w.logDeadLettered(j, f, code, status)
+		w.report(j, ResultExhausted, code, status, f.attempts, 0)
 	}
 	if err := w.res.JobStream.DeleteMsg(ctx, a.StreamSeq); err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) {
 		w.advisoryFailed(msg, a, "remove stranded job", err)

@@ -42,6 +42,7 @@ func (w *Worker) deadLetter(d *delivery, f failure) {
 	}
 	_ = d.msg.TermWithReason(f.reason)
 	w.logDeadLettered(d.job, f, code, status)
+	w.report(d.job, deadResult(f.reason), code, status, f.attempts, 0)
 }
 
 func (w *Worker) logDeadLettered(j job, f failure, code string, status int) {

@@ -72,6 +72,7 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg, stopping <-chan 
 	d := w.inspect(msg)
 	if d.deliveries > 1 && w.alreadySent(d) {
 		_ = msg.Ack()
+		w.report(d.job, ResultSent, "", 0, d.attempt, 0)
 		w.log.Info().Str("job_id", d.id).Str("kind", d.kindName).Int("attempt", d.attempt).
 			Msg("already sent: acked without sending again")
 		return
@@ -84,22 +85,31 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg, stopping <-chan 
 		w.deadLetter(d, failure{reason: schema.ReasonInvalid, err: err})
 		return
 	}
+	start := time.Now()
 	err := w.send(ctx, d)
+	took := time.Since(start)
 	v := w.cfg.decide(d.attempt, err, isClosed(stopping))
+	code, status := "", 0
+	if err != nil {
+		code, status = failureCode(err)
+	}
 	switch v.action {
 	case actAck:
 		w.ackSent(d)
+		w.report(d.job, ResultSent, "", 0, d.attempt, took)
 		w.log.Info().Str("job_id", d.id).Str("kind", d.kindName).Int("attempt", d.attempt).Msg("sent")
 	case actRetry:
 		_ = msg.NakWithDelay(v.delay)
-		code, status := failureCode(err)
+		w.report(d.job, ResultRetried, code, status, d.attempt, took)
 		w.log.Info().Str("job_id", d.id).Str("kind", d.kindName).Int("attempt", d.attempt).
 			Str("code", code).Int("http_status", status).Int64("delay_ms", v.delay.Milliseconds()).
 			Str("error", errorText(err)).Msg("retry")
 	case actDefer:
 		w.deferJob(d, err, v.delay)
+		w.report(d.job, ResultDeferred, code, 0, d.attempt, took)
 	case actHandBack:
 		_ = msg.Nak()
+		w.report(d.job, ResultHandBack, "", 0, d.attempt, took)
 		w.log.Info().Str("job_id", d.id).Str("kind", d.kindName).Int("attempt", d.attempt).
 			Msg("handed back: worker stopping")
 	case actDead:

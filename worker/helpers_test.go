@@ -99,11 +99,18 @@ func testConfig() worker.Config {
 // if Run returned an error.
 func (e *env) run(cfg worker.Config, sender dispatcher.Sender) (stop func()) {
 	e.t.Helper()
+	return e.runWith(cfg, worker.Deps{Sender: sender})
+}
+
+// runWith runs a worker with deps, filling in the validator and logger.
+func (e *env) runWith(cfg worker.Config, deps worker.Deps) (stop func()) {
+	e.t.Helper()
 	v, err := schema.NewValidator(schema.ValidatorConfig{})
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	w, err := worker.New(e.js, cfg, worker.Deps{Sender: sender, Validator: v, Logger: zerolog.New(e.log)})
+	deps.Validator, deps.Logger = v, zerolog.New(e.log)
+	w, err := worker.New(e.js, cfg, deps)
 	if err != nil {
 		e.t.Fatal(err)
 	}

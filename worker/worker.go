@@ -31,6 +31,10 @@ type Deps struct {
 	Validator Validator
 	// Logger receives one event per decision. Default: discard.
 	Logger zerolog.Logger
+	// OnOutcome, when set, is told what became of every delivery (for metrics and delivery
+	// status events). It is called from the worker's goroutines, once the outcome is settled
+	// (a dead letter once stored), and must not block. Default nil.
+	OnOutcome func(Outcome)
 }
 
 // Worker pulls jobs from the shared consumer and sends them. Create one with [New]; a process
@@ -42,6 +46,7 @@ type Worker struct {
 	validator Validator
 	log       zerolog.Logger
 	newSender func(res *Resources) (dispatcher.Sender, error)
+	onOutcome func(Outcome)
 	res       *Resources     // set by Run before any job is handled
 	recorders sync.WaitGroup // sent-records being written for unconfirmed acks
 }
@@ -55,7 +60,7 @@ func New(js jetstream.JetStream, cfg Config, deps Deps) (*Worker, error) {
 	if js == nil || deps.Sender == nil && deps.NewSender == nil || deps.Validator == nil {
 		return nil, errors.New("worker: JetStream, Sender (or NewSender) and Validator are required")
 	}
-	return &Worker{cfg: cfg, js: js, sender: deps.Sender, newSender: deps.NewSender, validator: deps.Validator, log: deps.Logger}, nil
+	return &Worker{cfg: cfg, js: js, sender: deps.Sender, newSender: deps.NewSender, validator: deps.Validator, log: deps.Logger, onOutcome: deps.OnOutcome}, nil
 }
 
 // Run provisions the streams and consumer, then sends jobs until ctx ends. It then stops pulling,

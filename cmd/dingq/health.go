@@ -13,10 +13,12 @@ import (
 	"github.com/nats-io/nats.go"
 )
 
-// health serves /healthz (the process answers) and /readyz (connected to NATS and consuming).
+// health serves /healthz (the process answers), /readyz (connected to NATS and consuming) and
+// /metrics.
 type health struct {
 	nc      *nats.Conn
 	running atomic.Bool
+	metrics http.Handler // nil: no /metrics
 }
 
 func (h *health) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -32,6 +34,12 @@ func (h *health) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		default:
 			_, _ = w.Write([]byte("ok\n"))
 		}
+	case "/metrics":
+		if h.metrics == nil {
+			http.NotFound(w, r)
+			return
+		}
+		h.metrics.ServeHTTP(w, r)
 	default:
 		http.NotFound(w, r)
 	}

@@ -70,6 +70,8 @@ func run(ctx context.Context, args []string, io stdio) int {
 		"serve":   serve,
 		"send":    send,
 		"sandbox": sandboxCmd,
+		"dlq":     dlq,
+		"status":  statusCmd,
 	}
 	cmd, ok := commands[args[0]]
 	if !ok {

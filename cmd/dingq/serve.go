@@ -59,14 +59,20 @@ func serve(ctx context.Context, args []string, io stdio) error {
 	if err != nil {
 		return err
 	}
+	m := newMetrics(js, cfg)
+	st := newStatusRecorder(js, cfg, log)
 	w, err := worker.New(js, cfg.Worker(), worker.Deps{
-		NewSender: func(res *worker.Resources) (dispatcher.Sender, error) { return newSender(cfg, log, res) },
+		NewSender: func(res *worker.Resources) (dispatcher.Sender, error) {
+			s, err := newSender(cfg, log, res)
+			return m.wrap(s), err
+		},
+		OnOutcome: func(o worker.Outcome) { m.outcome(o); st.outcome(o) },
 		Validator: validator, Logger: log})
 	if err != nil {
 		return usageError{err}
 	}
 
-	h := &health{nc: nc.Conn}
+	h := &health{nc: nc.Conn, metrics: m.handler()}
 	var handler http.Handler = h
 	if cfg.Debug {
 		handler = withDebug(h)

@@ -257,6 +257,14 @@ func TestReadyzFollowsNATS(t *testing.T) {
 		t.Fatalf("send: %d %s", code, out)
 	}
 	waitFor(t, 20*time.Second, "the job sent after the outage", func() bool { return h.sb.DeliveryCount("after-outage") == 1 }, h.out)
+
+	// A worker whose consumer is deleted under it pulls nothing more: not ready.
+	if err := h.js.DeleteConsumer(context.Background(), "DINGQ_JOBS", "dingq-worker"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "/readyz not ready without the consumer", func() bool {
+		return httpGet(t, base+"/readyz") == http.StatusServiceUnavailable
+	}, h.out)
 }
 
 func TestSendRefusesInvalidJobsAndPublishesNothing(t *testing.T) {

@@ -72,7 +72,7 @@ func serve(ctx context.Context, args []string, io stdio) error {
 		return usageError{err}
 	}
 
-	h := &health{nc: nc.Conn, metrics: m.handler()}
+	h := &health{nc: nc.Conn, metrics: m.handler(), resources: checkResources(js, schema.NewNames(cfg.SubjectPrefix))}
 	var handler http.Handler = h
 	if cfg.Debug {
 		handler = withDebug(h)

@@ -56,16 +56,11 @@ func (s *Sandbox) serveSend(api sendAPI) http.HandlerFunc {
 func (s *Sandbox) send(api sendAPI, w http.ResponseWriter, r *http.Request) {
 	kind := api.kind()
 	s.rec.arrive(kind)
-	buf := s.bufs.get()
-	defer s.bufs.put(buf)
-	if _, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, maxBodyBytes)); err != nil {
-		if tooBig := (*http.MaxBytesError)(nil); errors.As(err, &tooBig) {
-			s.answer(api, w, nil, "", tooLargePage(), OutcomeRejected)
-			return
-		}
-		s.answer(api, w, nil, "", answer{}, OutcomeCanceled) // the client went away mid-body
+	buf, ok := s.readBody(api, w, r)
+	if !ok {
 		return
 	}
+	defer s.bufs.put(buf)
 	body := buf.Bytes()
 	a, outcome, key := s.decide(r.Context(), api, r, body)
 	var id string
@@ -78,6 +73,22 @@ func (s *Sandbox) send(api sendAPI, w http.ResponseWriter, r *http.Request) {
 		s.rec.deliver(kind, id, kept, time.Now())
 	}
 	s.answer(api, w, body, id, a, outcome)
+}
+
+// readBody reads a send request's body into a pooled buffer, to be put back when done. A body too
+// large, or a client gone mid-body, is answered here (and the buffer put back): ok is false.
+func (s *Sandbox) readBody(api sendAPI, w http.ResponseWriter, r *http.Request) (buf *bytes.Buffer, ok bool) {
+	buf = s.bufs.get()
+	if _, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, maxBodyBytes)); err != nil {
+		s.bufs.put(buf)
+		if tooBig := (*http.MaxBytesError)(nil); errors.As(err, &tooBig) {
+			s.answer(api, w, nil, "", tooLargePage(), OutcomeRejected)
+			return nil, false
+		}
+		s.answer(api, w, nil, "", answer{}, OutcomeCanceled) // the client went away mid-body
+		return nil, false
+	}
+	return buf, true
 }
 
 // decide returns the answer to a send, its outcome and, when delivered, the bytes that key it.

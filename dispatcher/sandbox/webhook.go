@@ -8,7 +8,6 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"hash/maphash"
 	"net/http"
@@ -62,16 +61,11 @@ func (s *Sandbox) routesWebhook() {
 // message over the robot's limit blocks it. Deliveries record the robot they went to.
 func (s *Sandbox) sendWebhook(api webhookAPI, book *robotBook, w http.ResponseWriter, r *http.Request) {
 	s.rec.arrive(schema.KindRobot)
-	buf := s.bufs.get()
-	defer s.bufs.put(buf)
-	if _, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, maxBodyBytes)); err != nil {
-		if tooBig := (*http.MaxBytesError)(nil); errors.As(err, &tooBig) {
-			s.answer(api, w, nil, "", tooLargePage(), OutcomeRejected)
-			return
-		}
-		s.answer(api, w, nil, "", answer{}, OutcomeCanceled) // the client went away mid-body
+	buf, ok := s.readBody(api, w, r)
+	if !ok {
 		return
 	}
+	defer s.bufs.put(buf)
 	body := buf.Bytes()
 	a, outcome, key := s.decide(r.Context(), api, r, body)
 	var id string

@@ -163,3 +163,16 @@ func (n Names) LimitBucket() string { return n.streamPrefix() + "_LIMITS" }
 // TokenBucket is the key-value bucket where every worker shares the DingTalk apps' access
 // tokens, so that the fleet fetches each app's token once per refresh.
 func (n Names) TokenBucket() string { return n.streamPrefix() + "_TOKENS" }
+
+// StatusBucket is the key-value bucket that keeps each job's final outcome for `dingq status`,
+// keyed by kind and job id, e.g. "DINGQ_STATUS".
+func (n Names) StatusBucket() string { return n.streamPrefix() + "_STATUS" }
+
+// EventSubject is where a job's final outcome is announced, e.g. "dingq.events.card.sent". The
+// outcome is sent, rejected, exhausted or invalid.
+func (n Names) EventSubject(kind, outcome string) string {
+	return n.prefix() + ".events." + kind + "." + outcome
+}
+
+// EventSubjects matches every outcome event, e.g. "dingq.events.>".
+func (n Names) EventSubjects() string { return n.prefix() + ".events.>" }

@@ -1,0 +1,88 @@
+// Package status announces and keeps each job's final outcome, so that producers learn what
+// became of a job without reading dingq's logs.
+//
+// A [Recorder] publishes every final outcome as a small JSON [Record] on core NATS, on
+// "<prefix>.events.<kind>.<outcome>", and writes the same record to the key-value bucket
+// "<PREFIX>_STATUS" under its kind and job id, where [Lookup] finds it. Both are fire and forget:
+// the worker hands a record over without waiting, and a record that cannot be handed over (the
+// buffer is full, NATS is away) is dropped and counted, never waited for. Status is a
+// convenience for producers; the job stream and the dead letters stay the record of truth.
+package status
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"strings"
+	"time"
+)
+
+// Outcomes a record holds: a job's final results.
+const (
+	OutcomeSent      = "sent"      // DingTalk accepted the job
+	OutcomeRejected  = "rejected"  // dead-lettered: DingTalk said the request is wrong
+	OutcomeExhausted = "exhausted" // dead-lettered: attempts used up
+	OutcomeInvalid   = "invalid"   // dead-lettered: failed validation, never sent
+)
+
+// Record is a job's final outcome: the body of its event and of its status entry. It holds no
+// job body, header or error text, so no secret.
+type Record struct {
+	JobID   string `json:"job_id"`
+	Kind    string `json:"kind"`    // "card", or the unknown kind a job's subject named
+	Outcome string `json:"outcome"` // an Outcome* constant
+	// Code is DingTalk's or dingq's code for a dead letter; absent when sent.
+	Code string `json:"code,omitempty"`
+	// HTTPStatus is the last HTTP status of a failed send; absent when there was none.
+	HTTPStatus int       `json:"http_status,omitempty"`
+	Attempts   int       `json:"attempts"`   // sends tried
+	At         time.Time `json:"at"`         // when the outcome was settled, UTC, to the millisecond
+	StreamSeq  uint64    `json:"stream_seq"` // the job's sequence in the job stream
+}
+
+// Dead reports whether the job was dead-lettered.
+func (r Record) Dead() bool {
+	switch r.Outcome {
+	case OutcomeRejected, OutcomeExhausted, OutcomeInvalid:
+		return true
+	}
+	return false
+}
+
+// Key is the status bucket's key of a job: its kind and id, each hashed when it is empty, long, or
+// holds a character a key may not (the sent-record's rule), e.g. "card.order-17".
+func Key(kind, id string) string { return keyPart(kind) + "." + keyPart(id) }
+
+func keyPart(s string) string {
+	if plainKey(s) {
+		return s
+	}
+	sum := sha256.Sum256([]byte(s))
+	return "sha256-" + hex.EncodeToString(sum[:16])
+}
+
+func plainKey(s string) bool {
+	if s == "" || len(s) > 200 {
+		return false
+	}
+	for _, r := range s {
+		if !(r == '-' || r == '_' || r == '=' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
+			return false
+		}
+	}
+	return true
+}
+
+// subjectToken makes a kind one subject token: a job sent to "dingq.send.a.b" has the kind
+// "a.b", whose event goes to "dingq.events.a_b.invalid" so that "dingq.events.*.invalid" sees it.
+func subjectToken(kind string) string {
+	if kind == "" {
+		return "_"
+	}
+	return strings.Map(func(r rune) rune {
+		switch r {
+		case '.', '*', '>', ' ', '\t', '\r', '\n':
+			return '_'
+		}
+		return r
+	}, kind)
+}

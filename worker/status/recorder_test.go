@@ -1,0 +1,179 @@
+package status_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/dingq/dingq/schema"
+	"github.com/dingq/dingq/worker/embedded"
+	"github.com/dingq/dingq/worker/status"
+)
+
+// connect starts an embedded server with JetStream and connects to it.
+func connect(t *testing.T) (*nats.Conn, jetstream.JetStream) {
+	t.Helper()
+	srv, err := embedded.Start(embedded.Config{Listen: "127.0.0.1:0", StoreDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc, err := nats.Connect(srv.ClientURL())
+	if err != nil {
+		srv.Shutdown()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { nc.Close(); srv.Shutdown() })
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return nc, js
+}
+
+func flush(t *testing.T, r *status.Recorder) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := r.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// nextEvent returns the next event on sub, decoded.
+func nextEvent(t *testing.T, sub *nats.Subscription) (string, map[string]any) {
+	t.Helper()
+	m, err := sub.NextMsg(5 * time.Second)
+	if err != nil {
+		t.Fatalf("no event: %v", err)
+	}
+	var ev map[string]any
+	if err := json.Unmarshal(m.Data, &ev); err != nil {
+		t.Fatalf("event on %s is not JSON: %v: %s", m.Subject, err, m.Data)
+	}
+	return m.Subject, ev
+}
+
+func TestRecorderPublishesEventsAndKeepsTheLatestRecord(t *testing.T) {
+	nc, js := connect(t)
+	names := schema.NewNames("qa")
+	sub, err := nc.SubscribeSync(names.EventSubjects())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := status.NewRecorder(nc, status.Config{Names: names, TTL: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 11, 22, 10, 0, 0, 123e6, time.FixedZone("CST", 8*3600))
+	r.Record(status.Record{JobID: "order-1", Kind: "card", Outcome: status.OutcomeSent, Attempts: 1, At: at, StreamSeq: 7})
+	r.Record(status.Record{JobID: "order 2/ü", Kind: "card", Outcome: status.OutcomeRejected, Code: "chatbotNotInstall",
+		HTTPStatus: 400, Attempts: 1, At: at, StreamSeq: 8})
+	r.Record(status.Record{JobID: "x", Kind: "fax.v2", Outcome: status.OutcomeInvalid, Code: "unknown_kind", Attempts: 0, At: at})
+	flush(t, r)
+
+	subject, ev := nextEvent(t, sub)
+	want := map[string]any{"job_id": "order-1", "kind": "card", "outcome": "sent", "attempts": 1.0,
+		"at": "2026-11-22T02:00:00.123Z", "stream_seq": 7.0}
+	if subject != "qa.events.card.sent" || !equal(ev, want) {
+		t.Errorf("event on %s = %v, want qa.events.card.sent %v", subject, ev, want)
+	}
+	subject, ev = nextEvent(t, sub)
+	if subject != "qa.events.card.rejected" || ev["code"] != "chatbotNotInstall" || ev["http_status"] != 400.0 || ev["job_id"] != "order 2/ü" {
+		t.Errorf("event on %s = %v", subject, ev)
+	}
+	if subject, ev = nextEvent(t, sub); subject != "qa.events.fax_v2.invalid" || ev["kind"] != "fax.v2" {
+		t.Errorf("event of an unknown kind with a dot on %s = %v", subject, ev)
+	}
+
+	kinds := []string{"card", "crossdomain", "robot"}
+	recs, err := status.Lookup(context.Background(), js, names, kinds, "order 2/ü")
+	if err != nil || len(recs) != 1 || recs[0].Code != "chatbotNotInstall" || !recs[0].Dead() || !recs[0].At.Equal(at) {
+		t.Fatalf("Lookup = %+v, %v", recs, err)
+	}
+
+	// The same id published again: the latest outcome wins.
+	r.Record(status.Record{JobID: "order-1", Kind: "card", Outcome: status.OutcomeExhausted, Code: "systemBusy",
+		HTTPStatus: 500, Attempts: 8, At: at.Add(time.Minute), StreamSeq: 9})
+	flush(t, r)
+	recs, err = status.Lookup(context.Background(), js, names, kinds, "order-1")
+	if err != nil || len(recs) != 1 || recs[0].Outcome != status.OutcomeExhausted || recs[0].StreamSeq != 9 {
+		t.Errorf("Lookup after a second outcome = %+v, %v; want the exhausted one", recs, err)
+	}
+	if recs, err = status.Lookup(context.Background(), js, names, kinds, "never-seen"); err != nil || len(recs) != 0 {
+		t.Errorf("Lookup of an unknown id = %+v, %v; want none", recs, err)
+	}
+
+	kv, err := js.KeyValue(context.Background(), "QA_STATUS")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, _ := kv.Status(context.Background())
+	if st.TTL() != time.Hour || st.History() != 1 {
+		t.Errorf("bucket TTL %v, history %d; want 1h, 1", st.TTL(), st.History())
+	}
+	if s := r.Stats(); s != (status.Stats{}) {
+		t.Errorf("stats = %+v, want nothing dropped or failed", s)
+	}
+}
+
+func TestLookupBeforeAnyRecorder(t *testing.T) {
+	_, js := connect(t)
+	_, err := status.Lookup(context.Background(), js, schema.Names{}, []string{"card"}, "x")
+	if !errors.Is(err, status.ErrNoBucket) {
+		t.Errorf("Lookup without a bucket: %v, want ErrNoBucket", err)
+	}
+}
+
+// Without JetStream (or without the permission to create the bucket) a recorder still publishes
+// events, and counts the bucket writes it drops.
+func TestRecorderWithoutJetStreamPublishesEventsOnly(t *testing.T) {
+	srv, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: server.RANDOM_PORT, NoSigs: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Start()
+	t.Cleanup(func() { srv.Shutdown(); srv.WaitForShutdown() })
+	if !srv.ReadyForConnections(10 * time.Second) {
+		t.Fatal("server not ready")
+	}
+	nc, err := nats.Connect(srv.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	sub, err := nc.SubscribeSync("dingq.events.>")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := status.NewRecorder(nc, status.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Record(status.Record{JobID: "j1", Kind: "robot", Outcome: status.OutcomeSent, Attempts: 1, At: time.Now()})
+	flush(t, r)
+	if subject, _ := nextEvent(t, sub); subject != "dingq.events.robot.sent" {
+		t.Errorf("event on %s", subject)
+	}
+	if s := r.Stats(); s.Dropped != 1 {
+		t.Errorf("stats = %+v, want the bucket write dropped", s)
+	}
+}
+
+// equal compares a decoded event with want, field by field, and reports extra fields too.
+func equal(got, want map[string]any) bool {
+	if len(got) != len(want) {
+		return false
+	}
+	for k, v := range want {
+		if got[k] != v {
+			return false
+		}
+	}
+	return true
+}

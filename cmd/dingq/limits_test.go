@@ -74,10 +74,11 @@ func TestCardsStayWithinTheAppLimit(t *testing.T) {
 }
 
 // Utilization: 400 cards queued, limit 20/s, two worker processes. The limit, not dingq, caps the
-// rate: every full second of the run holds 19 or 20 sends, 19.4 or more on average, and the
-// sandbox answers no throttling code. (A single second holds a whole number of sends, so 19.4
+// rate: 19.4 or more sends a second on average over the run's full seconds, none above 20 in
+// any second, and no throttling answer. (A single second holds a whole number of sends, so 19.4
 // can only be an average: the turns are spaced 51 ms apart, 2 % under the limit, which leaves
-// room for the network's jitter.)
+// room for jitter, so seconds hold 19 or 20. On a heavily loaded machine a timer that fires
+// more than 10 ms late gives its turn up, so a second may hold 18: that is allowed.)
 func TestTwoWorkersUseTheWholeAppLimit(t *testing.T) {
 	h := newHarness(t, sandbox.Config{APIRate: 20})
 	bin := buildDingq(t)
@@ -101,8 +102,8 @@ func TestTwoWorkersUseTheWholeAppLimit(t *testing.T) {
 	total := 0
 	for i, n := range perSecond {
 		total += n
-		if n < 19 || n > 20 {
-			t.Errorf("second %d of the run held %d sends, want 19 or 20", i+1, n)
+		if n < 18 || n > 20 {
+			t.Errorf("second %d of the run held %d sends, want 19 or 20 (18 on a loaded machine)", i+1, n)
 		}
 	}
 	if mean := float64(total) / float64(len(perSecond)); mean < 19.4 {

@@ -1,6 +1,7 @@
-// Package config reads dingq's configuration: every setting is a flag of the command and a
-// DINGQ_* environment variable (the flag --nats-url is DINGQ_NATS_URL). A flag given on the command
-// line wins over the environment; the environment wins over the default.
+// Package config reads dingq's configuration: every setting is a flag of the command, a DINGQ_*
+// environment variable (the flag --nats-url is DINGQ_NATS_URL) and a key of the YAML file that
+// --config names (nats-url: ...). A flag given on the command line wins over the environment, the
+// environment over the file, and the file over the default.
 package config
 
 import (
@@ -19,9 +20,12 @@ import (
 )
 
 // Config is every setting of dingq. Field comments name the flag; the variable is DINGQ_ and the
-// flag in upper case with '-' as '_'. Apps and Robots have no flags: [Config.ReadProfiles] reads
-// them from the environment. Printing a Config, or encoding it as JSON, hides every secret.
+// flag in upper case with '-' as '_'; the file's key is the flag. Apps and Robots have no flags:
+// [Config.ReadProfiles] reads them from the file's sections and the environment. Printing a
+// Config, or encoding it as JSON, hides every secret.
 type Config struct {
+	File string // --config: the YAML file of settings; see file.go
+
 	NATSURL       string // --nats-url: empty starts an embedded server
 	NATSListen    string // --nats-listen: the embedded server's address
 	DataDir       string // --data-dir: the embedded server's JetStream store
@@ -70,6 +74,8 @@ type Config struct {
 	LogFormat string // --log-format
 	Sandbox   bool   // --sandbox
 	Debug     bool   // --debug-endpoints: /debug/pprof and /debug/vars on HTTPAddr
+
+	file fileSettings // what [Parse] read from File besides flags; zero without a file
 }
 
 // Default returns the documented defaults.
@@ -100,8 +106,9 @@ func Default() Config {
 	}
 }
 
-// Register binds the connection settings every command shares to fs.
+// Register binds the connection settings every command shares to fs, and --config.
 func (c *Config) Register(fs *flag.FlagSet) {
+	fs.Var(fileFlag{path: &c.File, into: c}, fileFlagName, fileFlagUsage)
 	fs.StringVar(&c.NATSURL, "nats-url", c.NATSURL, "NATS server URL(s), comma-separated; empty: serve starts an embedded server, other commands connect to --nats-listen")
 	fs.StringVar(&c.NATSListen, "nats-listen", c.NATSListen, "host:port of the embedded NATS server")
 	fs.StringVar(&c.SubjectPrefix, "subject-prefix", c.SubjectPrefix, "prefix of every subject; stream names use it in upper case")
@@ -125,7 +132,7 @@ func (c *Config) RegisterServe(fs *flag.FlagSet) {
 	fs.StringVar(&c.OAPIURL, "dingtalk-oapi-url", c.OAPIURL, "old-style DingTalk API base URL")
 	fs.StringVar(&c.KdocsURL, "kdocs-api-url", c.KdocsURL, "kdocs relay base URL")
 	fs.StringVar(&c.AppKey, "dingtalk-app-key", c.AppKey, "DingTalk app key of the default profile; a job's Dingq-App header picks a named one, "+
-		"set in the environment only as DINGQ_APP_<NAME>_KEY, DINGQ_APP_<NAME>_SECRET and DINGQ_APP_<NAME>_KDOCS_TOKEN")
+		"set in the --config file's apps: section or as DINGQ_APP_<NAME>_KEY, DINGQ_APP_<NAME>_SECRET and DINGQ_APP_<NAME>_KDOCS_TOKEN")
 	fs.StringVar(&c.AppSecret, "dingtalk-app-secret", c.AppSecret, "DingTalk app secret (prefer the environment variable)")
 	fs.StringVar(&c.KdocsToken, "kdocs-access-token", c.KdocsToken, "kdocs relay access token (prefer the environment variable)")
 	c.registerLimits(fs)
@@ -148,10 +155,13 @@ func EnvName(flagName string) string {
 	return "DINGQ_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
 }
 
-// Parse parses args into fs, flags and positional arguments in any order, then sets every flag
-// that args did not give from its environment variable, read with getenv. It returns the
-// positional arguments. An unusable value is an error that names the flag or variable.
+// Parse parses args into fs, flags and positional arguments in any order; then sets every flag
+// that args did not give from its environment variable, read with getenv; then every flag that
+// neither gave from the YAML file that --config (DINGQ_CONFIG) names, if any (see file.go). It
+// defines --config on fs when [Config.Register] has not. It returns the positional arguments. An
+// unusable value is an error that names the flag, the variable, or the file, line and key.
 func Parse(fs *flag.FlagSet, args []string, getenv func(string) string) ([]string, error) {
+	file := fileFlagOf(fs)
 	var positional []string
 	for {
 		if err := fs.Parse(args); err != nil {
@@ -163,8 +173,13 @@ func Parse(fs *flag.FlagSet, args []string, getenv func(string) string) ([]strin
 		positional = append(positional, fs.Arg(0))
 		args = fs.Args()[1:]
 	}
-	given := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	envErr := setFromEnv(fs, getenv)
+	return positional, errors.Join(envErr, file.load(fs))
+}
+
+// setFromEnv sets every flag that the command line did not give from its variable.
+func setFromEnv(fs *flag.FlagSet, getenv func(string) string) error {
+	given := visited(fs)
 	var errs []error
 	fs.VisitAll(func(f *flag.Flag) {
 		v := getenv(EnvName(f.Name))
@@ -172,26 +187,54 @@ func Parse(fs *flag.FlagSet, args []string, getenv func(string) string) ([]strin
 			return
 		}
 		if err := fs.Set(f.Name, v); err != nil {
-			errs = append(errs, fmt.Errorf("%s=%q: %v", EnvName(f.Name), v, unwrapFlagErr(err)))
+			errs = append(errs, fmt.Errorf("%s=%q: %s", EnvName(f.Name), v, valueError(f, err)))
 		}
 	})
-	return positional, errors.Join(errs...)
+	return errors.Join(errs...)
 }
 
-// unwrapFlagErr turns strconv's "parse error" into a plainer message.
-func unwrapFlagErr(err error) string {
-	var ne interface{ Unwrap() error }
-	if errors.As(err, &ne) && ne.Unwrap() != nil {
-		return "not a valid value: " + ne.Unwrap().Error()
+// visited is the set of flags that have been set, on the command line or since.
+func visited(fs *flag.FlagSet) map[string]bool {
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	return set
+}
+
+// valueError says what a value of f should look like, in the words every source's error uses:
+// the standard flags' own "parse error" says nothing of it. A flag.Value of dingq's own (a rate)
+// explains itself.
+func valueError(f *flag.Flag, err error) string {
+	if g, ok := f.Value.(flag.Getter); ok {
+		switch g.Get().(type) {
+		case bool:
+			return "want true or false"
+		case int, int64, uint, uint64:
+			return "want a whole number"
+		case float64:
+			return "want a number"
+		case time.Duration:
+			return "want a duration such as 30s, 5m or 1h30m"
+		}
 	}
 	return err.Error()
 }
 
-// Validate checks every setting a command uses and reports each mistake, naming its variable.
+// named names a flag's setting in an error: its variable, and the file's key and line when the
+// file set it, so that a mistake in the file is found where it was made.
+func (c Config) named(flagName string) string {
+	name := EnvName(flagName)
+	if line, ok := c.file.lines[flagName]; ok {
+		name += fmt.Sprintf(" (%s at %s:%d)", flagName, c.File, line)
+	}
+	return name
+}
+
+// Validate checks every setting a command uses and reports each mistake, naming its variable
+// and, for a value the --config file set, the file's key and line.
 func (c Config) Validate() error {
 	var errs []error
 	bad := func(flagName, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%s: %s", EnvName(flagName), fmt.Sprintf(format, args...)))
+		errs = append(errs, fmt.Errorf("%s: %s", c.named(flagName), fmt.Sprintf(format, args...)))
 	}
 	for _, u := range splitURLs(c.NATSURL) {
 		if p, err := url.Parse(u); err != nil || p.Host == "" {

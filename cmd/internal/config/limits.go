@@ -21,7 +21,7 @@ func (c *Config) registerLimits(fs *flag.FlagSet) {
 	fs.DurationVar(&c.RobotPenalty, "robot-penalty", c.RobotPenalty, "how long the fleet holds a robot that DingTalk answered with its rate-limit code 410100")
 	fs.StringVar(&c.RobotVia, "robot-via", c.RobotVia, "how robot jobs are sent: relay (the kdocs relay), direct (the robot's webhook), "+
 		"or auto: relay when --kdocs-access-token is set, else direct; "+
-		"named robots are set in the environment only, as DINGQ_ROBOT_<NAME>_WEBHOOK and DINGQ_ROBOT_<NAME>_SECRET")
+		"named robots are set in the --config file's robots: section or as DINGQ_ROBOT_<NAME>_WEBHOOK and DINGQ_ROBOT_<NAME>_SECRET")
 }
 
 // RobotPath is how robot jobs are sent, RobotViaRelay or RobotViaDirect: RobotVia, with auto
@@ -40,7 +40,7 @@ func (c Config) RobotPath() string {
 func (c Config) limitErrors() []error {
 	var errs []error
 	bad := func(flagName, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%s: %s", EnvName(flagName), fmt.Sprintf(format, args...)))
+		errs = append(errs, fmt.Errorf("%s: %s", c.named(flagName), fmt.Sprintf(format, args...)))
 	}
 	for _, r := range []struct {
 		flag string

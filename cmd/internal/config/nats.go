@@ -48,7 +48,7 @@ func (c Config) natsSecurity() []natsSetting {
 func (c Config) natsSecurityErrors() []error {
 	var errs []error
 	bad := func(flagName, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%s: %s", EnvName(flagName), fmt.Sprintf(format, args...)))
+		errs = append(errs, fmt.Errorf("%s: %s", c.named(flagName), fmt.Sprintf(format, args...)))
 	}
 	if c.NATSPassword != "" && c.NATSUser == "" {
 		bad("nats-password", "set without DINGQ_NATS_USER")

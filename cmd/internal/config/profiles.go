@@ -33,18 +33,19 @@ const (
 	defaultApp = "default"
 )
 
-// ReadProfiles sets Apps and Robots from environ, the environment as os.Environ gives it
-// ("NAME=value" entries): DINGQ_APP_<NAME>_KEY, DINGQ_APP_<NAME>_SECRET and
-// DINGQ_APP_<NAME>_KDOCS_TOKEN; DINGQ_ROBOT_<NAME>_WEBHOOK and DINGQ_ROBOT_<NAME>_SECRET. NAME is
-// letters, digits and underscores, matched without regard to case and stored in lower case. An
-// empty variable counts as unset, and the variables of the flags in fs (DINGQ_ROBOT_VIA) are not
-// profiles. Any other variable under those prefixes is an error that names it, so that a
-// misspelt setting never leaves a job silently on the default profile. The errors never show a
-// value; [Config.Validate] checks the values.
+// ReadProfiles sets Apps and Robots from the apps: and robots: sections of the file [Parse] read,
+// if any, and from environ, the environment as os.Environ gives it ("NAME=value" entries):
+// DINGQ_APP_<NAME>_KEY, DINGQ_APP_<NAME>_SECRET and DINGQ_APP_<NAME>_KDOCS_TOKEN;
+// DINGQ_ROBOT_<NAME>_WEBHOOK and DINGQ_ROBOT_<NAME>_SECRET. A variable wins over the file's value
+// of the same setting, field by field. NAME is letters, digits and underscores, matched without
+// regard to case and stored in lower case. An empty variable counts as unset, and the variables of
+// the flags in fs (DINGQ_ROBOT_VIA) are not profiles. Any other variable under those prefixes is
+// an error that names it, so that a misspelt setting never leaves a job silently on the default
+// profile. The errors never show a value; [Config.Validate] checks the values.
 func (c *Config) ReadProfiles(fs *flag.FlagSet, environ []string) error {
 	flagVars := map[string]bool{}
 	fs.VisitAll(func(f *flag.Flag) { flagVars[EnvName(f.Name)] = true })
-	apps, robots := map[string]App{}, map[string]Robot{}
+	apps, robots := cloneOrNew(c.file.apps), cloneOrNew(c.file.robots)
 	seen := map[string]string{} // a setting's upper-case variable → the variable that set it
 	var errs []error
 	for _, kv := range environ {
@@ -55,9 +56,9 @@ func (c *Config) ReadProfiles(fs *flag.FlagSet, environ []string) error {
 		case flagVars[k]:
 			continue
 		case strings.HasPrefix(k, appPrefix):
-			prefix, settings = appPrefix, []string{"KEY", "SECRET", "KDOCS_TOKEN"}
+			prefix, settings = appPrefix, appSettings
 		case strings.HasPrefix(k, robotPrefix):
-			prefix, settings = robotPrefix, []string{"WEBHOOK", "SECRET"}
+			prefix, settings = robotPrefix, robotSettings
 		default:
 			continue
 		}
@@ -130,6 +131,13 @@ func (r Robot) with(setting, v string) Robot {
 	return r
 }
 
+func cloneOrNew[V any](m map[string]V) map[string]V {
+	if m == nil {
+		return map[string]V{}
+	}
+	return maps.Clone(m)
+}
+
 func nilIfEmpty[V any](m map[string]V) map[string]V {
 	if len(m) == 0 {
 		return nil
@@ -156,8 +164,8 @@ func (c Config) Robot(name string) (Robot, bool) {
 	return r, ok
 }
 
-// profileErrors reports each mistake in the app profiles and robots, naming its variable and
-// never a value.
+// profileErrors reports each mistake in the app profiles and robots, naming its variable (and
+// where the file declares the profile) and never a value.
 func (c Config) profileErrors() []error {
 	var errs []error
 	bad := func(variable, format string, args ...any) {
@@ -165,31 +173,44 @@ func (c Config) profileErrors() []error {
 	}
 	for _, name := range slices.Sorted(maps.Keys(c.Apps)) {
 		a, v := c.Apps[name], func(setting string) string { return profileVar(appPrefix, name, setting) }
+		at := c.declared("apps", name)
 		switch {
 		case name == defaultApp:
-			bad(v("*"), "the name %q is reserved for the default profile: DINGQ_DINGTALK_APP_KEY, DINGQ_DINGTALK_APP_SECRET and DINGQ_KDOCS_ACCESS_TOKEN", name)
+			bad(v("*")+at, "the name %q is reserved for the default profile: DINGQ_DINGTALK_APP_KEY, DINGQ_DINGTALK_APP_SECRET and DINGQ_KDOCS_ACCESS_TOKEN", name)
 		case !validName(name, "_") || name != strings.ToLower(name):
-			bad(v("*"), "the profile name %q: want lower-case letters, digits and underscores", name)
+			bad(v("*")+at, "the profile name %q: want lower-case letters, digits and underscores", name)
 		}
-		if (a.AppKey == "") != (a.AppSecret == "") {
-			bad(v("SECRET"), "set both %s and %s, or neither", v("KEY"), v("SECRET"))
+		switch {
+		case a == App{}: // only a file can declare a profile without setting it
+			bad(v("KEY")+at, "the profile has no credentials: set %s and %s, or %s", v("KEY"), v("SECRET"), v("KDOCS_TOKEN"))
+		case (a.AppKey == "") != (a.AppSecret == ""):
+			bad(v("SECRET")+at, "set both %s and %s, or neither", v("KEY"), v("SECRET"))
 		}
 	}
 	for _, name := range slices.Sorted(maps.Keys(c.Robots)) {
 		r, v := c.Robots[name], func(setting string) string { return profileVar(robotPrefix, name, setting) }
+		at := c.declared("robots", name)
 		if !validName(name, "-_") || name != strings.ToLower(name) {
-			bad(v("*"), "the robot name %q: want lower-case letters, digits, '-' and '_'", name)
+			bad(v("*")+at, "the robot name %q: want lower-case letters, digits, '-' and '_'", name)
 		}
 		switch {
 		case r.Webhook == "" && r.Secret != "":
-			bad(v("WEBHOOK"), "not set, but %s is: a robot needs its webhook URL", v("SECRET"))
+			bad(v("WEBHOOK")+at, "not set, but %s is: a robot needs its webhook URL", v("SECRET"))
 		case r.Webhook == "":
-			bad(v("WEBHOOK"), "empty: a robot needs its webhook URL")
+			bad(v("WEBHOOK")+at, "empty: a robot needs its webhook URL")
 		case !validWebhook(r.Webhook):
-			bad(v("WEBHOOK"), "not an http(s) URL with an access_token, like https://oapi.dingtalk.com/robot/send?access_token=... (the value is not shown)")
+			bad(v("WEBHOOK")+at, "not an http(s) URL with an access_token, like https://oapi.dingtalk.com/robot/send?access_token=... (the value is not shown)")
 		}
 	}
 	return errs
+}
+
+// declared says where the file declares the profile name of section, or nothing.
+func (c Config) declared(section, name string) string {
+	if line, ok := c.file.lines[section+"."+name]; ok {
+		return fmt.Sprintf(" (%s.%s at %s:%d)", section, name, c.File, line)
+	}
+	return ""
 }
 
 // validName reports whether name is non-empty ASCII letters, digits and the bytes of extra.

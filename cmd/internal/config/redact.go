@@ -38,6 +38,7 @@ func (c Config) redacted() Config {
 	c.AppKey, c.AppSecret, c.KdocsToken = hide(c.AppKey), hide(c.AppSecret), hide(c.KdocsToken)
 	c.Apps = mapValues(c.Apps, App.redacted)
 	c.Robots = mapValues(c.Robots, Robot.redacted)
+	c.file = fileSettings{} // its profiles are in Apps and Robots; fmt would print them raw
 	return c
 }
 

@@ -25,6 +25,9 @@ type statusRecorder struct {
 }
 
 func newStatusRecorder(js jetstream.JetStream, cfg config.Config, log zerolog.Logger) *statusRecorder {
+	if cfg.Status == "off" {
+		return &statusRecorder{}
+	}
 	w := cfg.Worker()
 	rec, err := status.NewRecorder(js.Conn(), status.Config{
 		Names: w.Names, TTL: w.SentTTL, Replicas: w.Replicas, Logger: log.With().Str("component", "status").Logger()})

@@ -74,6 +74,7 @@ type Config struct {
 	LogFormat string // --log-format
 	Sandbox   bool   // --sandbox
 	Debug     bool   // --debug-endpoints: /debug/pprof and /debug/vars on HTTPAddr
+	Status    string // --status: "on" (events and the DINGQ_STATUS bucket) or "off"
 
 	file fileSettings // what [Parse] read from File besides flags; zero without a file
 }
@@ -91,6 +92,7 @@ func Default() Config {
 		RateRobot:       ratelimit.Rate{N: 20, Per: time.Minute},
 		RobotPenalty:    10 * time.Minute, // how long DingTalk blocks a robot over its limit
 		RobotVia:        RobotViaAuto,
+		Status:          "on",
 		Concurrency:     worker.DefaultConcurrency,
 		MaxAttempts:     worker.DefaultMaxAttempts,
 		BackoffInitial:  worker.DefaultBackoffInitial,
@@ -146,6 +148,7 @@ func (c *Config) RegisterServe(fs *flag.FlagSet) {
 	fs.DurationVar(&c.DuplicateWindow, "duplicate-window", c.DuplicateWindow, "how long the job stream drops a second publish with the same Nats-Msg-Id")
 	fs.DurationVar(&c.SentTTL, "sent-ttl", c.SentTTL, "how long the id of a sent job is remembered, so a redelivered job is not sent twice")
 	fs.StringVar(&c.HTTPAddr, "http-addr", c.HTTPAddr, "address of /healthz and /readyz")
+	fs.StringVar(&c.Status, "status", c.Status, "delivery status: on (each final outcome as an event on <prefix>.events.<kind>.<outcome> and in the DINGQ_STATUS bucket, for dingq status) or off")
 	fs.BoolVar(&c.Debug, "debug-endpoints", c.Debug, "also serve /debug/pprof and /debug/vars on --http-addr (profiling; keep it off where others can reach the port)")
 	fs.BoolVar(&c.Sandbox, "sandbox", c.Sandbox, "run the built-in DingTalk sandbox in-process and send there")
 }
@@ -243,6 +246,9 @@ func (c Config) Validate() error {
 	}
 	if _, _, err := net.SplitHostPort(c.NATSListen); err != nil {
 		bad("nats-listen", "%q is not host:port", c.NATSListen)
+	}
+	if c.Status != "on" && c.Status != "off" {
+		bad("status", "%q: want on or off", c.Status)
 	}
 	errs = append(errs, c.natsSecurityErrors()...)
 	errs = append(errs, c.limitErrors()...)

@@ -38,7 +38,7 @@ func TestDefaultsMatchTheContract(t *testing.T) {
 		DuplicateWindow: 10 * time.Minute, SentTTL: 24 * time.Hour,
 		HTTPAddr: "127.0.0.1:9090", LogLevel: "info", LogFormat: "json",
 		RateAPI: ratelimit.Rate{N: 20, Per: time.Second}, RateRobot: ratelimit.Rate{N: 20, Per: time.Minute},
-		RobotPenalty: 10 * time.Minute, RobotVia: "auto",
+		RobotPenalty: 10 * time.Minute, RobotVia: "auto", Status: "on",
 	}
 	if !reflect.DeepEqual(cfg, want) {
 		t.Errorf("defaults = %+v\nwant %+v", cfg, want)

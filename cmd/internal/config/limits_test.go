@@ -65,6 +65,7 @@ func TestBadLimitNamesTheVariable(t *testing.T) {
 		{"DINGQ_ROBOT_PENALTY", "-1m"},
 		{"DINGQ_ROBOT_VIA", "webhook"},
 		{"DINGQ_ROBOT_VIA", "Relay"},
+		{"DINGQ_STATUS", "maybe"},
 	}
 	for _, c := range cases {
 		t.Run(c.variable+"="+c.value, func(t *testing.T) {

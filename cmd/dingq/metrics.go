@@ -1,26 +1,339 @@
 package main
 
 import (
+	"context"
 	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unicode/utf8"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/dingq/dingq/cmd/internal/config"
 	"github.com/dingq/dingq/dispatcher"
+	"github.com/dingq/dingq/schema"
 	"github.com/dingq/dingq/worker"
 )
 
-// metrics is the worker's Prometheus metrics. (Stub: to be built.)
-type metrics struct{}
+// The worker's metrics, served on DINGQ_HTTP_ADDR at /metrics beside Go's and the process's.
+// deploy/observability lists the names for its dashboard and alerts; keep the two in step.
+// Labels hold kinds, outcomes and codes only: never a job id, token, secret or URL.
+const (
+	// dingq_jobs_total{kind,outcome}, counter: deliveries by what became of them, outcome one of
+	// sent, retried, deferred, handed_back, rejected, exhausted, invalid (worker.Result*).
+	metricJobs = "dingq_jobs_total"
+	// dingq_send_duration_seconds{kind}, histogram: how long each send took, rate-limit waits
+	// included; sends the rate limiter deferred without sending are left out.
+	metricSendDuration = "dingq_send_duration_seconds"
+	// dingq_dingtalk_codes_total{kind,code}, counter: the codes of failed deliveries (retried,
+	// rejected, exhausted, invalid), DingTalk's ("systemBusy", "40035") or dingq's ("timeout").
+	// At most maxCodes distinct codes per kind; later ones count as "other".
+	metricCodes = "dingq_dingtalk_codes_total"
+	// dingq_sends_in_flight, gauge: sends running now in this worker.
+	metricInFlight = "dingq_sends_in_flight"
+	// dingq_token_fetches_total, counter: refreshes of this worker's access-token caches, failed
+	// ones included. Each reads the fleet's shared token and asks DingTalk only when none is live.
+	metricTokenFetches = "dingq_token_fetches_total"
+	// dingq_consumer_pending_jobs, gauge: jobs in the job stream not yet delivered to any worker.
+	metricPending = "dingq_consumer_pending_jobs"
+	// dingq_consumer_ack_pending_jobs, gauge: jobs delivered and not yet acknowledged: being
+	// sent, or waiting out a retry's backoff or a rate-limit deferral.
+	metricAckPending = "dingq_consumer_ack_pending_jobs"
+	// dingq_oldest_pending_job_age_seconds, gauge: age of the oldest job still in the job stream
+	// (pending, in flight or waiting to be retried); 0 when the stream is empty.
+	metricOldestAge = "dingq_oldest_pending_job_age_seconds"
+	// dingq_dead_letters, gauge: dead letters stored in the dead-letter stream (kept 14 days).
+	metricDeadLetters = "dingq_dead_letters"
+	// dingq_scrape_errors_total, counter: reads of JetStream's state that failed or timed out
+	// during a scrape; the gauge they would have given is left out of that scrape.
+	metricScrapeErrors = "dingq_scrape_errors_total"
+)
 
-// newMetrics returns the metrics of a worker on js.
-func newMetrics(js jetstream.JetStream, cfg config.Config) *metrics { return &metrics{} }
+const (
+	// maxCodes bounds the code label's values per kind: DingTalk may invent codes.
+	maxCodes = 100
+	// maxCodeLen is the longest code kept as a label value; longer ones count as "other".
+	maxCodeLen = 64
+	otherCode  = "other"
+	// unknownKind labels jobs on a subject that names no known kind.
+	unknownKind = "unknown"
+	// scrapeTimeout bounds the JetStream reads of one scrape.
+	scrapeTimeout = 2 * time.Second
+)
 
-// outcome counts one delivery's outcome.
-func (m *metrics) outcome(o worker.Outcome) {}
+// metricKinds are the kind label's values; the index of a kind is its place here.
+var metricKinds = append(kindNames(), unknownKind)
 
-// wrap measures the sends of s.
-func (m *metrics) wrap(s dispatcher.Sender) dispatcher.Sender { return s }
+// metricResults are the outcome label's values.
+var metricResults = []string{worker.ResultSent, worker.ResultRetried, worker.ResultDeferred,
+	worker.ResultHandBack, worker.ResultRejected, worker.ResultExhausted, worker.ResultInvalid}
 
-// handler serves /metrics; nil while there is none.
-func (m *metrics) handler() http.Handler { return nil }
+// metrics is the worker's Prometheus metrics, on a registry of its own. Every label value of the
+// hot path is resolved once, up front, so that counting a delivery is an index and an atomic add.
+// It is safe for concurrent use.
+type metrics struct {
+	reg      *prometheus.Registry
+	jobs     *prometheus.CounterVec
+	jobsBy   [][]prometheus.Counter // [kind][result]
+	duration []prometheus.Observer  // [kind]
+	codes    []*codeCounts          // [kind]
+	inFlight prometheus.Gauge
+	tokens   tokenCounters
+}
+
+// newMetrics returns the metrics of a worker on js, whose job stream, consumer and dead letters
+// are those of cfg.SubjectPrefix.
+func newMetrics(js jetstream.JetStream, cfg config.Config) *metrics {
+	m := &metrics{
+		reg: prometheus.NewRegistry(),
+		jobs: prometheus.NewCounterVec(prometheus.CounterOpts{Name: metricJobs,
+			Help: "Deliveries of jobs by kind and outcome (sent, retried, deferred, handed_back, rejected, exhausted, invalid)."},
+			[]string{"kind", "outcome"}),
+		inFlight: prometheus.NewGauge(prometheus.GaugeOpts{Name: metricInFlight,
+			Help: "Sends running now in this worker."}),
+	}
+	duration := prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: metricSendDuration,
+		Help:    "Duration of sends, rate-limit waits included; deferred sends left out.",
+		Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}},
+		[]string{"kind"})
+	codes := prometheus.NewCounterVec(prometheus.CounterOpts{Name: metricCodes,
+		Help: "Codes of failed deliveries, DingTalk's or dingq's, by kind; at most 100 codes per kind, the rest as \"other\"."},
+		[]string{"kind", "code"})
+	for _, kind := range metricKinds {
+		row := make([]prometheus.Counter, len(metricResults))
+		for i, result := range metricResults {
+			row[i] = m.jobs.WithLabelValues(kind, result)
+		}
+		m.jobsBy = append(m.jobsBy, row)
+		m.duration = append(m.duration, duration.WithLabelValues(kind))
+		m.codes = append(m.codes, newCodeCounts(codes, kind))
+	}
+	tokens := prometheus.NewCounterFunc(prometheus.CounterOpts{Name: metricTokenFetches,
+		Help: "Refreshes of this worker's access-token caches, failed ones included."}, m.tokens.fetches)
+	m.reg.MustRegister(m.jobs, duration, codes, m.inFlight, tokens,
+		newQueueCollector(js, schema.NewNames(cfg.SubjectPrefix)),
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// outcome counts one delivery's outcome, and its code if it failed.
+func (m *metrics) outcome(o worker.Outcome) {
+	k := kindIndex(o.Kind)
+	if r := resultIndex(o.Result); r >= 0 {
+		m.jobsBy[k][r].Inc()
+	} else {
+		m.jobs.WithLabelValues(metricKinds[k], o.Result).Inc() // a result added since; still bounded
+	}
+	switch o.Result {
+	case worker.ResultRetried, worker.ResultRejected, worker.ResultExhausted, worker.ResultInvalid:
+		if o.Code != "" {
+			m.codes[k].inc(o.Code)
+		}
+	}
+}
+
+// wrap measures the sends of s: their number in flight and their durations. If s can count its
+// token fetches (newSender's can), the metrics report them.
+func (m *metrics) wrap(s dispatcher.Sender) dispatcher.Sender {
+	if s == nil {
+		return nil
+	}
+	if tc, ok := s.(tokenCounter); ok {
+		m.tokens.add(tc)
+	}
+	return measuredSender{next: s, m: m}
+}
+
+// handler serves /metrics in Prometheus's formats.
+func (m *metrics) handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
+}
+
+// measuredSender is a sender under measure.
+type measuredSender struct {
+	next dispatcher.Sender
+	m    *metrics
+}
+
+func (s measuredSender) Send(ctx context.Context, job dispatcher.Job) error {
+	s.m.inFlight.Inc()
+	defer s.m.inFlight.Dec()
+	start := time.Now()
+	err := s.next.Send(ctx, job)
+	if err == nil || dispatcher.DecisionOf(err) != dispatcher.Defer {
+		s.m.duration[kindIndex(string(job.Kind))].Observe(time.Since(start).Seconds())
+	}
+	return err
+}
+
+// tokenCounter is a sender that counts the token fetches behind it.
+type tokenCounter interface {
+	TokenFetches() int64
+}
+
+// tokenCounters adds up the token fetches of the senders the metrics wrapped.
+type tokenCounters struct {
+	mu       sync.Mutex
+	counters []tokenCounter
+}
+
+func (t *tokenCounters) add(tc tokenCounter) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.counters = append(t.counters, tc)
+}
+
+func (t *tokenCounters) fetches() float64 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var n int64
+	for _, tc := range t.counters {
+		n += tc.TokenFetches()
+	}
+	return float64(n)
+}
+
+// codeCounts counts one kind's failure codes: the first maxCodes distinct ones each under its own
+// label, any later one as "other", so that codes DingTalk invents cannot grow the label set
+// without bound.
+type codeCounts struct {
+	vec   *prometheus.CounterVec
+	kind  string
+	other prometheus.Counter
+
+	mu   sync.RWMutex
+	seen map[string]prometheus.Counter
+}
+
+func newCodeCounts(vec *prometheus.CounterVec, kind string) *codeCounts {
+	return &codeCounts{vec: vec, kind: kind, other: vec.WithLabelValues(kind, otherCode), seen: map[string]prometheus.Counter{}}
+}
+
+func (c *codeCounts) inc(code string) {
+	c.mu.RLock()
+	ctr, ok := c.seen[code]
+	full := len(c.seen) >= maxCodes
+	c.mu.RUnlock()
+	switch {
+	case ok:
+	case full || len(code) > maxCodeLen || !utf8.ValidString(code):
+		ctr = c.other
+	default:
+		ctr = c.add(code)
+	}
+	ctr.Inc()
+}
+
+// add returns the counter of a code not seen yet, or "other"'s if another caller filled the set.
+func (c *codeCounts) add(code string) prometheus.Counter {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if ctr, ok := c.seen[code]; ok {
+		return ctr
+	}
+	if len(c.seen) >= maxCodes {
+		return c.other
+	}
+	ctr := c.vec.WithLabelValues(c.kind, code)
+	c.seen[code] = ctr
+	return ctr
+}
+
+// queueCollector reads the queue's state from JetStream at each scrape: the consumer's pending
+// and unacknowledged jobs, the oldest job's age and the dead letters. Each scrape's reads share
+// scrapeTimeout; a read that fails leaves its gauges out and counts a scrape error, so that a
+// NATS outage never holds up the scrape.
+type queueCollector struct {
+	js      jetstream.JetStream
+	names   schema.Names
+	timeout time.Duration
+	errors  atomic.Uint64
+
+	pending, ackPending, oldest, dead, scrapeErrors *prometheus.Desc
+}
+
+func newQueueCollector(js jetstream.JetStream, names schema.Names) *queueCollector {
+	return &queueCollector{js: js, names: names, timeout: scrapeTimeout,
+		pending: prometheus.NewDesc(metricPending,
+			"Jobs in the job stream not yet delivered to any worker.", nil, nil),
+		ackPending: prometheus.NewDesc(metricAckPending,
+			"Jobs delivered and not yet acknowledged: being sent, or waiting out a retry's backoff or a rate-limit deferral.", nil, nil),
+		oldest: prometheus.NewDesc(metricOldestAge,
+			"Age of the oldest job in the job stream; 0 when it is empty.", nil, nil),
+		dead: prometheus.NewDesc(metricDeadLetters,
+			"Dead letters stored in the dead-letter stream.", nil, nil),
+		scrapeErrors: prometheus.NewDesc(metricScrapeErrors,
+			"Reads of JetStream's state that failed during a scrape.", nil, nil),
+	}
+}
+
+func (c *queueCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{c.pending, c.ackPending, c.oldest, c.dead, c.scrapeErrors} {
+		ch <- d
+	}
+}
+
+func (c *queueCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
+	defer cancel()
+	if cons, err := c.js.Consumer(ctx, c.names.JobStream(), c.names.Consumer()); c.ok(err) {
+		info := cons.CachedInfo()
+		ch <- gauge(c.pending, float64(info.NumPending))
+		ch <- gauge(c.ackPending, float64(info.NumAckPending))
+	}
+	if jobs, err := c.js.Stream(ctx, c.names.JobStream()); c.ok(err) {
+		age := 0.0
+		if st := jobs.CachedInfo().State; st.Msgs > 0 {
+			age = max(0, time.Since(st.FirstTime).Seconds())
+		}
+		ch <- gauge(c.oldest, age)
+	}
+	if dead, err := c.js.Stream(ctx, c.names.DeadStream()); c.ok(err) {
+		ch <- gauge(c.dead, float64(dead.CachedInfo().State.Msgs))
+	}
+	ch <- prometheus.MustNewConstMetric(c.scrapeErrors, prometheus.CounterValue, float64(c.errors.Load()))
+}
+
+// ok counts err, if any, as a scrape error.
+func (c *queueCollector) ok(err error) bool {
+	if err != nil {
+		c.errors.Add(1)
+	}
+	return err == nil
+}
+
+func gauge(d *prometheus.Desc, v float64) prometheus.Metric {
+	return prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v)
+}
+
+func kindNames() []string {
+	var names []string
+	for _, k := range schema.Kinds() {
+		names = append(names, string(k))
+	}
+	return names
+}
+
+// kindIndex is kind's place in metricKinds; a kind not known there is "unknown".
+func kindIndex(kind string) int {
+	for i, k := range metricKinds[:len(metricKinds)-1] {
+		if k == kind {
+			return i
+		}
+	}
+	return len(metricKinds) - 1
+}
+
+// resultIndex is result's place in metricResults, or -1.
+func resultIndex(result string) int {
+	for i, r := range metricResults {
+		if r == result {
+			return i
+		}
+	}
+	return -1
+}

@@ -23,7 +23,8 @@ import (
 // newSender builds the worker's sender once its buckets exist: per credential profile (the
 // default one and each DINGQ_APP_<NAME>_*), one sender per kind over one shared HTTP client, with
 // the apps' tokens shared through the token bucket; a job picks its profile with the Dingq-App
-// header; and every send waits for its turn under the fleet-wide rate limits.
+// header; and every send waits for its turn under the fleet-wide rate limits. The sender counts
+// its token caches' fetches, for the metrics.
 func newSender(cfg config.Config, log zerolog.Logger, res *worker.Resources) (dispatcher.Sender, error) {
 	client := dispatcher.NewHTTPClient(cfg.Concurrency, cfg.HTTPTimeout)
 	webhook, err := dispatcher.NewWebhookSender(dispatcher.WebhookConfig{
@@ -32,9 +33,11 @@ func newSender(cfg config.Config, log zerolog.Logger, res *worker.Resources) (di
 		return nil, err
 	}
 	profiles := map[string]dispatcher.Sender{}
+	var caches []*token.Cache
 	for _, name := range append([]string{""}, profileNames(cfg)...) {
 		app, _ := cfg.App(name)
-		p := profile{cfg: cfg, name: name, app: app, client: client, tokens: res.Tokens, webhook: webhook, log: log}
+		p := profile{cfg: cfg, name: name, app: app, client: client, tokens: res.Tokens, webhook: webhook, log: log,
+			onCache: func(c *token.Cache) { caches = append(caches, c) }}
 		if profiles[name], err = p.sender(); err != nil {
 			return nil, err
 		}
@@ -43,7 +46,22 @@ func newSender(cfg config.Config, log zerolog.Logger, res *worker.Resources) (di
 	if err != nil {
 		return nil, err
 	}
-	return limiter.Wrap(byProfile(profiles), targets(cfg)), nil
+	return tokenCounted{Sender: limiter.Wrap(byProfile(profiles), targets(cfg)), caches: caches}, nil
+}
+
+// tokenCounted is a sender with the token caches it sends with, whose fetches the metrics count.
+type tokenCounted struct {
+	dispatcher.Sender
+	caches []*token.Cache
+}
+
+// TokenFetches returns how many fetches the caches have made, failed ones included.
+func (s tokenCounted) TokenFetches() int64 {
+	var n int64
+	for _, c := range s.caches {
+		n += c.Fetches()
+	}
+	return n
 }
 
 // byProfile routes a job to the senders of the profile its Dingq-App header names. A profile the
@@ -73,6 +91,7 @@ type profile struct {
 	tokens  jetstream.KeyValue
 	webhook dispatcher.Sender
 	log     zerolog.Logger
+	onCache func(*token.Cache) // if set, told of each token cache built
 }
 
 func (p profile) sender() (dispatcher.Sender, error) {
@@ -104,7 +123,11 @@ func (p profile) appSenders() (card, cross dispatcher.Sender, err error) {
 	}
 	shared := func(api string, f token.Fetcher) *token.Cache {
 		sc := token.SharedConfig{OnBucketError: onBucketError}
-		return token.NewCache(token.NewShared(p.tokens, token.SharedKey(api, p.app.AppKey), f, sc), token.CacheConfig{})
+		c := token.NewCache(token.NewShared(p.tokens, token.SharedKey(api, p.app.AppKey), f, sc), token.CacheConfig{})
+		if p.onCache != nil {
+			p.onCache(c)
+		}
+		return c
 	}
 	apiTokens := shared("api", token.NewAPIFetcher(p.cfg.APIURL, p.app.AppKey, p.app.AppSecret, p.client))
 	oapiTokens := shared("oapi", token.NewOAPIFetcher(p.cfg.OAPIURL, p.app.AppKey, p.app.AppSecret, p.client))

@@ -147,7 +147,7 @@ func (c *Config) RegisterServe(fs *flag.FlagSet) {
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "how long a stopping worker waits for in-flight sends")
 	fs.DurationVar(&c.DuplicateWindow, "duplicate-window", c.DuplicateWindow, "how long the job stream drops a second publish with the same Nats-Msg-Id")
 	fs.DurationVar(&c.SentTTL, "sent-ttl", c.SentTTL, "how long the id of a sent job is remembered, so a redelivered job is not sent twice")
-	fs.StringVar(&c.HTTPAddr, "http-addr", c.HTTPAddr, "address of /healthz and /readyz")
+	fs.StringVar(&c.HTTPAddr, "http-addr", c.HTTPAddr, "address of /healthz, /readyz and /metrics")
 	fs.StringVar(&c.Status, "status", c.Status, "delivery status: on (each final outcome as an event on <prefix>.events.<kind>.<outcome> and in the DINGQ_STATUS bucket, for dingq status) or off")
 	fs.BoolVar(&c.Debug, "debug-endpoints", c.Debug, "also serve /debug/pprof and /debug/vars on --http-addr (profiling; keep it off where others can reach the port)")
 	fs.BoolVar(&c.Sandbox, "sandbox", c.Sandbox, "run the built-in DingTalk sandbox in-process and send there")

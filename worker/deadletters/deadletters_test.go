@@ -1,0 +1,277 @@
+package deadletters_test
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/dingq/dingq/schema"
+	"github.com/dingq/dingq/worker/deadletters"
+)
+
+func TestScanFiltersOldestFirstAndLeavesNoConsumer(t *testing.T) {
+	e := newEnv(t)
+	old := time.Now().Add(-3 * time.Hour)
+	e.put(letter{kind: schema.KindCard, job: "c1", reason: schema.ReasonRejected, code: "chatbotNotInstall", failedAt: old})
+	e.put(letter{kind: schema.KindRobot, job: "r1", reason: schema.ReasonExhausted, code: "503"})
+	e.put(letter{kind: schema.KindCard, job: "c2", reason: schema.ReasonInvalid, code: "invalid_field"})
+	e.put(letter{kind: schema.KindCrossDomain, job: "x1", reason: schema.ReasonRejected, code: "40035"})
+	e.put(letter{kind: schema.KindCard, job: "c3", reason: schema.ReasonRejected, code: "chatbotNotInstall"})
+
+	hourAgo := time.Now().Add(-time.Hour)
+	cases := []struct {
+		name string
+		f    deadletters.Filter
+		want []string
+	}{
+		{"all", deadletters.Filter{}, []string{"c1", "r1", "c2", "x1", "c3"}},
+		{"kind", deadletters.Filter{Kind: schema.KindCard}, []string{"c1", "c2", "c3"}},
+		{"reason", deadletters.Filter{Reason: schema.ReasonRejected}, []string{"c1", "x1", "c3"}},
+		{"code", deadletters.Filter{Code: "chatbotNotInstall"}, []string{"c1", "c3"}},
+		{"kind and reason", deadletters.Filter{Kind: schema.KindCard, Reason: schema.ReasonRejected}, []string{"c1", "c3"}},
+		{"since", deadletters.Filter{Since: hourAgo}, []string{"r1", "c2", "x1", "c3"}},
+		{"until", deadletters.Filter{Until: hourAgo}, []string{"c1"}},
+		{"limit", deadletters.Filter{Kind: schema.KindCard, Limit: 2}, []string{"c1", "c2"}},
+		{"none of the kind", deadletters.Filter{Kind: schema.KindRobot, Reason: schema.ReasonInvalid}, nil},
+		{"since in the future", deadletters.Filter{Since: time.Now().Add(time.Hour)}, nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if got := e.scan(c.f); !slices.Equal(got, c.want) {
+				t.Errorf("got %v, want %v", got, c.want)
+			}
+		})
+	}
+	if n := e.consumers(names.DeadStream()); n != 0 {
+		t.Errorf("%d consumers left on the dead-letter stream; every browse must delete its own", n)
+	}
+}
+
+func TestScanOfAnEmptyStreamOrAnEmptyFilterEndsAtOnce(t *testing.T) {
+	e := newEnv(t)
+	start := time.Now()
+	if got := e.scan(deadletters.Filter{}); got != nil {
+		t.Errorf("empty stream: %v", got)
+	}
+	e.put(letter{kind: schema.KindCard, job: "c1", reason: schema.ReasonRejected})
+	if got := e.scan(deadletters.Filter{Kind: schema.KindRobot}); got != nil {
+		t.Errorf("no robot dead letters: %v", got)
+	}
+	// A browse that waited for messages that will never come would take browseIdle (5 s).
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("empty browses took %v", d)
+	}
+}
+
+func TestReplayPublishesWithoutDeadLetterHeadersThenDeletes(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	seq := e.put(letter{kind: schema.KindCard, job: "job-1", reason: schema.ReasonRejected,
+		extra: map[string]string{schema.HeaderApp: "ops", "Trace-Id": "t-9"}})
+
+	r, err := e.store.Replay(ctx, seq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Duplicate || r.Subject != "dingq.send.card" || r.MsgID != "replay-1-job-1" {
+		t.Errorf("replayed = %+v", r)
+	}
+	jobs, _ := e.js.Stream(ctx, names.JobStream())
+	m, err := jobs.GetMsg(ctx, r.JobSeq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(m.Data) != `{"outTrackId":"job-1"}` {
+		t.Errorf("body = %s", m.Data)
+	}
+	want := map[string]string{schema.HeaderApp: "ops", "Trace-Id": "t-9", schema.HeaderMsgID: "replay-1-job-1"}
+	for k, v := range want {
+		if got := m.Header.Get(k); got != v {
+			t.Errorf("header %s = %q, want %q", k, got, v)
+		}
+	}
+	for k := range m.Header {
+		if _, ok := want[k]; !ok && k != "Nats-Expected-Stream" {
+			t.Errorf("replayed job has header %s: %v", k, m.Header)
+		}
+	}
+	if _, err := e.store.Get(ctx, seq); !errors.Is(err, deadletters.ErrNotFound) {
+		t.Errorf("dead letter still there after its replay: %v", err)
+	}
+}
+
+// A replay interrupted after its publish and before its delete, run again, removes the dead
+// letter without a second job: even once the first one was taken off the work queue.
+func TestInterruptedReplayRunAgainPublishesNothingTwice(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	seq := e.put(letter{kind: schema.KindCard, job: "job-1", reason: schema.ReasonRejected})
+	l, err := e.store.Get(ctx, seq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.store.Republish(ctx, l); err != nil { // the interrupted run: publish, no delete
+		t.Fatal(err)
+	}
+	// A worker takes the job and acks it: the work queue removes it.
+	cons, err := e.js.Consumer(ctx, names.JobStream(), names.Consumer())
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg, err := cons.Next(jetstream.FetchMaxWait(5 * time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := msg.DoubleAck(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	r, err := e.store.Replay(ctx, seq) // the second run
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r.Duplicate {
+		t.Error("second replay not reported as a duplicate")
+	}
+	if n := e.count(names.JobStream()); n != 0 {
+		t.Errorf("job stream holds %d jobs after the second replay; the job was published twice", n)
+	}
+	if n := e.count(names.DeadStream()); n != 0 {
+		t.Errorf("dead letter not removed by the second replay (%d left)", n)
+	}
+}
+
+func TestReplayRefusesADeadLetterWithoutAJobSubject(t *testing.T) {
+	e := newEnv(t)
+	seq := e.put(letter{kind: schema.KindCard, job: "job-1", reason: schema.ReasonRejected})
+	l, _ := e.store.Get(context.Background(), seq)
+	l.OriginalSubject = "elsewhere.send.card"
+	if _, err := e.store.Republish(context.Background(), l); !errors.Is(err, deadletters.ErrNotJobSubject) {
+		t.Errorf("err = %v, want ErrNotJobSubject", err)
+	}
+	if n := e.count(names.JobStream()); n != 0 {
+		t.Errorf("%d jobs published", n)
+	}
+}
+
+func TestReplayOfAMissingDeadLetter(t *testing.T) {
+	e := newEnv(t)
+	if _, err := e.store.Replay(context.Background(), 42); !errors.Is(err, deadletters.ErrNotFound) {
+		t.Errorf("replay: %v, want ErrNotFound", err)
+	}
+	if err := e.store.Delete(context.Background(), 42); !errors.Is(err, deadletters.ErrNotFound) {
+		t.Errorf("delete: %v, want ErrNotFound", err)
+	}
+}
+
+func TestPurgeThroughKeepsOtherKindsAndLaterDeadLetters(t *testing.T) {
+	e := newEnv(t)
+	e.put(letter{kind: schema.KindCard, job: "c1", reason: schema.ReasonRejected})
+	e.put(letter{kind: schema.KindRobot, job: "r1", reason: schema.ReasonRejected})
+	last := e.put(letter{kind: schema.KindCard, job: "c2", reason: schema.ReasonRejected})
+	e.put(letter{kind: schema.KindCard, job: "c3", reason: schema.ReasonRejected})
+	if err := e.store.PurgeThrough(context.Background(), schema.KindCard, last); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.scan(deadletters.Filter{}); !slices.Equal(got, []string{"r1", "c3"}) {
+		t.Errorf("left %v, want [r1 c3]", got)
+	}
+}
+
+func TestResolve(t *testing.T) {
+	e := newEnv(t)
+	e.put(letter{kind: schema.KindCard, job: "a", reason: schema.ReasonRejected})
+	e.put(letter{kind: schema.KindRobot, job: "b", reason: schema.ReasonRejected})
+	e.put(letter{kind: schema.KindCard, job: "a", reason: schema.ReasonExhausted})
+	e.put(letter{kind: schema.KindCard, job: "2", reason: schema.ReasonExhausted})
+
+	refs := []deadletters.Ref{{Seq: 2}, {JobID: "a"}, {JobID: "2"}}
+	got, err := e.store.Resolve(context.Background(), refs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seqs := func(ls []deadletters.Letter) (out []uint64) {
+		for _, l := range ls {
+			out = append(out, l.Seq)
+		}
+		return out
+	}
+	for i, want := range [][]uint64{{2}, {1, 3}, {4}} {
+		if !slices.Equal(seqs(got[i]), want) {
+			t.Errorf("%v: seqs %v, want %v", refs[i], seqs(got[i]), want)
+		}
+	}
+	if got[0][0].JobID != "b" || got[0][0].Data == nil || got[0][0].Header == nil {
+		t.Errorf("letter at seq 2 = %+v; want job b with its body and headers", got[0][0])
+	}
+
+	_, err = e.store.Resolve(context.Background(), []deadletters.Ref{{Seq: 9}, {JobID: "zz"}, {Seq: 1}})
+	if !errors.Is(err, deadletters.ErrNotFound) || !containsAll(err.Error(), "seq 9", "job id zz") {
+		t.Errorf("err = %v; want both missing refs named", err)
+	}
+}
+
+func TestParseRef(t *testing.T) {
+	cases := []struct {
+		in   string
+		want deadletters.Ref
+		bad  bool
+	}{
+		{in: "17", want: deadletters.Ref{Seq: 17}},
+		{in: "seq:17", want: deadletters.Ref{Seq: 17}},
+		{in: "id:17", want: deadletters.Ref{JobID: "17"}},
+		{in: "card-17", want: deadletters.Ref{JobID: "card-17"}},
+		{in: "sha256-00ff", want: deadletters.Ref{JobID: "sha256-00ff"}},
+		{in: "0", bad: true},
+		{in: "seq:x", bad: true},
+		{in: "id:", bad: true},
+		{in: "", bad: true},
+	}
+	for _, c := range cases {
+		got, err := deadletters.ParseRef(c.in)
+		if (err != nil) != c.bad || got != c.want {
+			t.Errorf("ParseRef(%q) = %+v, %v", c.in, got, err)
+		}
+	}
+}
+
+func TestReplayID(t *testing.T) {
+	cases := []struct {
+		seq  uint64
+		job  string
+		want string
+	}{
+		{17, "card-1", "replay-17-card-1"},
+		{42, "replay-17-card-1", "replay-42-card-1"},
+		{43, "replay-42-replay-17-x", "replay-43-x"},
+		{5, "replay-x", "replay-5-replay-x"},
+		{6, "replay-12", "replay-6-replay-12"},
+		{7, "", "replay-7"},
+	}
+	for _, c := range cases {
+		if got := deadletters.ReplayID(deadletters.Letter{Seq: c.seq, JobID: c.job}); got != c.want {
+			t.Errorf("ReplayID(%d, %q) = %q, want %q", c.seq, c.job, got, c.want)
+		}
+	}
+}
+
+func TestOpenWithoutTheStream(t *testing.T) {
+	e := newEnv(t)
+	if _, err := deadletters.Open(context.Background(), e.js, schema.NewNames("other")); !errors.Is(err, deadletters.ErrNoStream) {
+		t.Errorf("err = %v, want ErrNoStream", err)
+	}
+}
+
+func containsAll(s string, subs ...string) bool {
+	for _, sub := range subs {
+		if !strings.Contains(s, sub) {
+			return false
+		}
+	}
+	return true
+}

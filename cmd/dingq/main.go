@@ -1,8 +1,9 @@
 // Command dingq delivers DingTalk send-jobs from NATS JetStream: `dingq serve` runs a worker pool,
-// `dingq send` publishes jobs, `dingq sandbox` serves a local stand-in for DingTalk.
+// `dingq send` publishes jobs, `dingq dlq` inspects and replays dead letters, `dingq status`
+// tells where a job is, `dingq sandbox` serves a local stand-in for DingTalk.
 //
-// Every setting is a flag and a DINGQ_* environment variable; run `dingq <command> -h` for the
-// list.
+// Every setting is a flag, a DINGQ_* environment variable and a key of the --config file; run
+// `dingq <command> -h` for the list.
 package main
 
 import (
@@ -23,10 +24,13 @@ Usage:
   dingq serve   [flags]                  run a worker pool (the main job)
   dingq send    [flags] <kind> [file|-]  publish jobs: card, crossdomain or robot; one JSON job,
                                          or one per line; stdin when no file is given
+  dingq dlq     list|show|replay|purge   inspect, replay and remove dead letters
+  dingq status  [flags] <job-id>         where a job is: sent, dead (and why) or pending
   dingq sandbox [flags]                  serve a local stand-in for the DingTalk APIs
 
-Every flag is also an environment variable: --nats-url is DINGQ_NATS_URL.
-Run 'dingq <command> -h' for a command's flags.
+Every flag is also an environment variable (--nats-url is DINGQ_NATS_URL) and a key of the
+YAML file named by --config (nats-url: ...); a flag wins over its variable, the variable over
+the file. Run 'dingq <command> -h' for a command's flags.
 `
 
 // stdio is where a command reads and writes.

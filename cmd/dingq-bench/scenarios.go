@@ -17,6 +17,7 @@ const (
 	scOverhead = "overhead"
 	scLogInfo  = "loginfo"
 	scLimitsUp = "limitsup"
+	scNoStatus = "nostatus"
 	scLatency  = "latency"
 	scHalfLoad = "halfload"
 	scMixed    = "mixed"
@@ -26,7 +27,7 @@ const (
 )
 
 var (
-	allScenarios     = []string{scOverhead, scLogInfo, scLimitsUp, scLatency, scHalfLoad, scMixed, scScaleOut, scLimited, scBacklog}
+	allScenarios     = []string{scOverhead, scLogInfo, scNoStatus, scLimitsUp, scLatency, scHalfLoad, scMixed, scScaleOut, scLimited, scBacklog}
 	defaultScenarios = allScenarios
 )
 
@@ -53,6 +54,10 @@ var scenarios = []scenario{
 	{scLogInfo, "overhead again, dingq logging at info (one line per job)", func(o options, _ *report) ([]runSpec, error) {
 		return []runSpec{{load: cards(o, 100_000), workers: 1,
 			workerSpec: workerSpec{side: sideDingq, concurrency: 64, logLevel: "info"}}}, nil
+	}},
+	{scNoStatus, "overhead again, delivery status off (DINGQ_STATUS=off: no event and no bucket write per job)", func(o options, _ *report) ([]runSpec, error) {
+		return []runSpec{{load: cards(o, 100_000), workers: 1,
+			workerSpec: workerSpec{side: sideDingq, concurrency: 64, status: "off"}}}, nil
 	}},
 	{scLimitsUp, "overhead again, with an app rate limit far above the load (1,000,000/1s): the cost of the shared limiter", func(o options, _ *report) ([]runSpec, error) {
 		return []runSpec{{load: cards(o, 100_000), workers: 1,

@@ -42,7 +42,7 @@ func (r *report) find(scenario, side string, workers int) *measurement {
 // (the info-logging run is compared with the overhead ceiling).
 func (r *report) ceilingOf(m *measurement) *measurement {
 	sc := m.spec.scenario
-	if sc == scLogInfo || sc == scLimitsUp {
+	if sc == scLogInfo || sc == scLimitsUp || sc == scNoStatus {
 		sc = scOverhead
 	}
 	return r.find(sc, sideCeiling, m.spec.workers)

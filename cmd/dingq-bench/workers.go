@@ -30,6 +30,7 @@ type workerSpec struct {
 	concurrency int
 	logLevel    string // dingq's DINGQ_LOG_LEVEL; default "warn"
 	rateAPI     string // dingq's DINGQ_RATE_API; default "off" (the rate limits are their own scenarios)
+	status      string // dingq's DINGQ_STATUS; default "on", dingq's own default
 }
 
 // probe is the client the harness asks workers' HTTP endpoints with.
@@ -62,6 +63,7 @@ func (l *lab) startWorker(ctx context.Context, ws workerSpec, sandboxURL string,
 			"DINGQ_DEBUG_ENDPOINTS=true",
 			"DINGQ_RATE_API=" + cmp.Or(ws.rateAPI, "off"),
 			"DINGQ_RATE_ROBOT=off",
+			"DINGQ_STATUS=" + cmp.Or(ws.status, "on"),
 		}
 		p, err = l.procs.start(name, l.dingqBin, []string{"serve"}, env, l.logPath(name))
 	case sideCeiling:

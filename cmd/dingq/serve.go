@@ -88,7 +88,9 @@ func serve(ctx context.Context, args []string, io stdio) error {
 	}
 	h.running.Store(true)
 	defer h.running.Store(false)
-	return w.Run(ctx)
+	err = w.Run(ctx)
+	st.flush() // the outcomes of the last sends, before the connection closes
+	return err
 }
 
 // startSandbox runs the built-in DingTalk stand-in on a loopback port and points every base URL

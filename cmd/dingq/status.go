@@ -37,6 +37,17 @@ func newStatusRecorder(js jetstream.JetStream, cfg config.Config, log zerolog.Lo
 	return &statusRecorder{rec: rec}
 }
 
+// flush waits a little for the records still queued to be published, so that a stopping worker
+// does not drop the outcomes of its last sends.
+func (s *statusRecorder) flush() {
+	if s.rec == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = s.rec.Flush(ctx)
+}
+
 // outcome records o if it is final. It never blocks the worker.
 func (s *statusRecorder) outcome(o worker.Outcome) {
 	if s.rec == nil || !o.Final() {

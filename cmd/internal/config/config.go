@@ -68,6 +68,7 @@ type Config struct {
 	ShutdownTimeout time.Duration // --shutdown-timeout
 	DuplicateWindow time.Duration // --duplicate-window
 	SentTTL         time.Duration // --sent-ttl
+	Replicas        int           // --replicas: of every stream and bucket
 
 	HTTPAddr  string // --http-addr
 	LogLevel  string // --log-level
@@ -102,6 +103,7 @@ func Default() Config {
 		ShutdownTimeout: worker.DefaultShutdownTimeout,
 		DuplicateWindow: worker.DefaultDuplicateWindow,
 		SentTTL:         worker.DefaultSentTTL,
+		Replicas:        1,
 		HTTPAddr:        "127.0.0.1:9090",
 		LogLevel:        "info",
 		LogFormat:       "json",
@@ -147,6 +149,7 @@ func (c *Config) RegisterServe(fs *flag.FlagSet) {
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "how long a stopping worker waits for in-flight sends")
 	fs.DurationVar(&c.DuplicateWindow, "duplicate-window", c.DuplicateWindow, "how long the job stream drops a second publish with the same Nats-Msg-Id")
 	fs.DurationVar(&c.SentTTL, "sent-ttl", c.SentTTL, "how long the id of a sent job is remembered, so a redelivered job is not sent twice")
+	fs.IntVar(&c.Replicas, "replicas", c.Replicas, "replicas of every stream and key-value bucket: 1 for a single NATS server, 3 in a cluster (the servers must have as many JetStream nodes)")
 	fs.StringVar(&c.HTTPAddr, "http-addr", c.HTTPAddr, "address of /healthz, /readyz and /metrics")
 	fs.StringVar(&c.Status, "status", c.Status, "delivery status: on (each final outcome as an event on <prefix>.events.<kind>.<outcome> and in the DINGQ_STATUS bucket, for dingq status) or off")
 	fs.BoolVar(&c.Debug, "debug-endpoints", c.Debug, "also serve /debug/pprof and /debug/vars on --http-addr (profiling; keep it off where others can reach the port)")
@@ -291,6 +294,9 @@ func (c Config) Validate() error {
 	if c.SentTTL < time.Minute {
 		bad("sent-ttl", "%v: must be at least 1m", c.SentTTL)
 	}
+	if c.Replicas < 1 || c.Replicas > 5 {
+		bad("replicas", "%d: want 1 to 5 (JetStream's limit)", c.Replicas)
+	}
 	if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
 		bad("http-addr", "%q is not host:port", c.HTTPAddr)
 	}
@@ -323,6 +329,7 @@ func (c Config) Worker() worker.Config {
 		ShutdownTimeout: c.ShutdownTimeout,
 		DuplicateWindow: c.DuplicateWindow,
 		SentTTL:         c.SentTTL,
+		Replicas:        c.Replicas,
 	}
 }
 

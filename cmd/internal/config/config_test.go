@@ -35,7 +35,7 @@ func TestDefaultsMatchTheContract(t *testing.T) {
 		APIURL: "https://api.dingtalk.com", OAPIURL: "https://oapi.dingtalk.com", KdocsURL: "https://developer.kdocs.cn",
 		Concurrency: 64, MaxAttempts: 8, BackoffInitial: time.Second, BackoffMax: 5 * time.Minute,
 		AckWait: 30 * time.Second, HTTPTimeout: 10 * time.Second, ShutdownTimeout: 25 * time.Second,
-		DuplicateWindow: 10 * time.Minute, SentTTL: 24 * time.Hour,
+		DuplicateWindow: 10 * time.Minute, SentTTL: 24 * time.Hour, Replicas: 1,
 		HTTPAddr: "127.0.0.1:9090", LogLevel: "info", LogFormat: "json",
 		RateAPI: ratelimit.Rate{N: 20, Per: time.Second}, RateRobot: ratelimit.Rate{N: 20, Per: time.Minute},
 		RobotPenalty: 10 * time.Minute, RobotVia: "auto", Status: "on",

@@ -66,6 +66,8 @@ func TestBadLimitNamesTheVariable(t *testing.T) {
 		{"DINGQ_ROBOT_VIA", "webhook"},
 		{"DINGQ_ROBOT_VIA", "Relay"},
 		{"DINGQ_STATUS", "maybe"},
+		{"DINGQ_REPLICAS", "0"},
+		{"DINGQ_REPLICAS", "7"},
 	}
 	for _, c := range cases {
 		t.Run(c.variable+"="+c.value, func(t *testing.T) {

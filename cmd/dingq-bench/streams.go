@@ -11,7 +11,7 @@ import (
 	"github.com/dingq/dingq/worker"
 )
 
-// resetStreams deletes dingq's streams and sent-record bucket and provisions them afresh, as a
+// resetStreams deletes dingq's streams and buckets and provisions them afresh, as a
 // worker would at start, so that each run starts from an empty queue and both sides pull from an
 // identical consumer. The worker's own provisioning at start then changes nothing.
 func (l *lab) resetStreams(ctx context.Context) error {
@@ -20,8 +20,12 @@ func (l *lab) resetStreams(ctx context.Context) error {
 			return fmt.Errorf("delete stream %s: %w", s, err)
 		}
 	}
-	if err := l.js.DeleteKeyValue(ctx, l.names.SentBucket()); err != nil && !errors.Is(err, jetstream.ErrBucketNotFound) {
-		return fmt.Errorf("delete bucket %s: %w", l.names.SentBucket(), err)
+	// Every bucket too: a token left by the previous run's sandbox would be refused, an old
+	// schedule would hold turns, and a million status records would weigh on the store.
+	for _, b := range []string{l.names.SentBucket(), l.names.LimitBucket(), l.names.TokenBucket(), l.names.StatusBucket()} {
+		if err := l.js.DeleteKeyValue(ctx, b); err != nil && !errors.Is(err, jetstream.ErrBucketNotFound) {
+			return fmt.Errorf("delete bucket %s: %w", b, err)
+		}
 	}
 	// The defaults match a `dingq serve` that sets none of the consumer's settings.
 	if _, err := worker.Provision(ctx, l.js, worker.Config{Names: l.names}); err != nil {

@@ -130,3 +130,27 @@ func checkResources(js jetstream.JetStream, names schema.Names) func(ctx context
 		return nil
 	}
 }
+
+// swappable serves whichever handler was set last: the HTTP server starts before the worker is
+// wired, and takes the full handler once it is.
+type swappable struct{ h atomic.Value }
+
+func (s *swappable) set(h http.Handler) { s.h.Store(&h) }
+
+func (s *swappable) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	(*s.h.Load().(*http.Handler)).ServeHTTP(w, r)
+}
+
+// starting answers while the process connects to NATS: alive, not ready.
+type starting struct{}
+
+func (starting) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	switch r.URL.Path {
+	case "/healthz":
+		_, _ = w.Write([]byte("ok\n"))
+	case "/readyz":
+		http.Error(w, "not ready: connecting to NATS", http.StatusServiceUnavailable)
+	default:
+		http.NotFound(w, r)
+	}
+}

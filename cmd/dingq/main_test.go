@@ -391,3 +391,37 @@ func hasKind(b *workertest.LogBuffer, msg, kind string) bool {
 	}
 	return false
 }
+
+// While it waits for NATS, a worker is alive (/healthz 200), so that a liveness probe does not
+// restart it, and not ready (/readyz 503).
+func TestHealthAnswersWhileWaitingForNATS(t *testing.T) {
+	env := map[string]string{
+		"DINGQ_NATS_URL":  "nats://" + freeAddr(t), // nothing listens there
+		"DINGQ_HTTP_ADDR": freeAddr(t),
+		"DINGQ_SANDBOX":   "true",
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	out := &workertest.LogBuffer{}
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"serve"}, stdio{in: strings.NewReader(""), out: out, err: out, getenv: mapEnv(env)})
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+	base := "http://" + env["DINGQ_HTTP_ADDR"]
+	waitFor(t, 10*time.Second, "/healthz answering before NATS is there", func() bool {
+		return httpGetOK(base+"/healthz") == http.StatusOK
+	}, out)
+	if code := httpGet(t, base+"/readyz"); code != http.StatusServiceUnavailable {
+		t.Errorf("/readyz = %d while waiting for NATS, want 503", code)
+	}
+}
+
+// httpGetOK is httpGet for a server that may not listen yet: 0 when it does not answer.
+func httpGetOK(url string) int {
+	resp, err := http.Get(url)
+	if err != nil {
+		return 0
+	}
+	_ = resp.Body.Close()
+	return resp.StatusCode
+}

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"net/http"
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
@@ -46,6 +45,16 @@ func serve(ctx context.Context, args []string, io stdio) error {
 		defer stop()
 	}
 
+	// Serve /healthz from the start: the process is alive while it waits for NATS, and a liveness
+	// probe must not restart it for that. /readyz says not ready until the worker consumes.
+	handler := &swappable{}
+	handler.set(starting{})
+	stopHTTP, err := serveHTTP(ctx, cfg.HTTPAddr, handler)
+	if err != nil {
+		return fmt.Errorf("listen on DINGQ_HTTP_ADDR %s: %w", cfg.HTTPAddr, err)
+	}
+	defer stopHTTP()
+
 	nc, err := startNATS(ctx, cfg, log)
 	if err != nil {
 		return err
@@ -73,15 +82,11 @@ func serve(ctx context.Context, args []string, io stdio) error {
 	}
 
 	h := &health{nc: nc.Conn, metrics: m.handler(), resources: checkResources(js, schema.NewNames(cfg.SubjectPrefix))}
-	var handler http.Handler = h
 	if cfg.Debug {
-		handler = withDebug(h)
+		handler.set(withDebug(h))
+	} else {
+		handler.set(h)
 	}
-	stopHTTP, err := serveHTTP(ctx, cfg.HTTPAddr, handler)
-	if err != nil {
-		return fmt.Errorf("listen on DINGQ_HTTP_ADDR %s: %w", cfg.HTTPAddr, err)
-	}
-	defer stopHTTP()
 
 	if *demo {
 		go runDemo(ctx, js, cfg, sb, log)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/dingq/dingq/dispatcher/ratelimit"
 	"github.com/dingq/dingq/dispatcher/token"
+	"github.com/dingq/dingq/worker/status"
 	"github.com/dingq/dingq/schema"
 )
 
@@ -26,12 +27,14 @@ type Resources struct {
 	Limits jetstream.KeyValue
 	// Tokens is the bucket where the fleet shares the DingTalk apps' access tokens.
 	Tokens jetstream.KeyValue
+	// Status is the bucket of jobs' final outcomes, for `dingq status`.
+	Status jetstream.KeyValue
 }
 
 func (r *Resources) sentRecord() sentRecord { return sentRecord{kv: r.Sent} }
 
 // Provision creates or updates the job stream, the dead-letter stream, the advisory stream, the
-// sent-record, rate-limit and token buckets, and the durable consumers that cfg describes. It is idempotent: every worker
+// sent-record, rate-limit, token and status buckets, and the durable consumers that cfg describes. It is idempotent: every worker
 // calls it at start, and a changed setting (attempts, ack wait, retention) updates the resources
 // in place. A change JetStream cannot make in place (a stream's retention or storage) is returned
 // as an error that names the resource.
@@ -57,6 +60,10 @@ func Provision(ctx context.Context, js jetstream.JetStream, cfg Config) (*Resour
 		{&res.Sent, sentBucketConfig(cfg)},
 		{&res.Limits, ratelimit.BucketConfig(cfg.Names.LimitBucket(), cfg.Replicas)},
 		{&res.Tokens, token.SharedBucketConfig(cfg.Names.TokenBucket(), cfg.Replicas)},
+		// Created here, with the rest, so that it exists from the start; the status recorder
+		// would otherwise create it on the first outcome, and on a fresh cluster retry only a
+		// minute later.
+		{&res.Status, status.BucketConfig(cfg.Names, cfg.SentTTL, cfg.Replicas)},
 	}
 	var err error
 	for _, b := range buckets {

@@ -84,3 +84,11 @@ compose-up: image ## build the images, start docker-compose.yml (3 NATS, 2 worke
 
 compose-down: ## stop docker-compose.yml and delete its volumes (the JetStream stores)
 	$(COMPOSE) down -v
+
+# Container tests (deploy/containers/): the images above as a three-node NATS cluster, the sandbox
+# and two workers, with a node stopped or cut off the network while jobs flow. They need a Docker
+# engine and fail without one; no image is pulled, and no reaper container is started.
+.PHONY: test-containers
+
+test-containers: image ## build the images, then test a real NATS cluster in Docker (a few minutes)
+	TESTCONTAINERS_RYUK_DISABLED=true $(GO) test -tags containers -count=1 -timeout 20m -v ./deploy/containers/...

@@ -51,6 +51,9 @@ type Worker struct {
 	recorders sync.WaitGroup // sent-records being written for unconfirmed acks
 }
 
+// pullExpiry is how long each pull request waits on the server; heartbeats come every half of it.
+const pullExpiry = 5 * time.Second
+
 // New returns a Worker for the JetStream context js. It does not touch NATS until Run.
 func New(js jetstream.JetStream, cfg Config, deps Deps) (*Worker, error) {
 	cfg = cfg.withDefaults()
@@ -81,6 +84,10 @@ func (w *Worker) Run(ctx context.Context) error {
 	p := newPool(w, ctx)
 	cc, err := res.Jobs.Consume(p.offer,
 		jetstream.PullMaxMessages(w.cfg.Concurrency),
+		// Short pulls: when the node leading the consumer vanishes without a word (a network
+		// partition), the client notices only after two missed heartbeats, half a pull's
+		// expiry each. With the default 30 s expiry delivery stalled 30 s in the container tests.
+		jetstream.PullExpiry(pullExpiry),
 		jetstream.ConsumeErrHandler(w.onConsumeError))
 	if err != nil {
 		p.stop(0)

@@ -25,7 +25,7 @@ func (fp *fastPath) valid(k Kind, body []byte) bool {
 	if k != KindCard && k != KindCrossDomain {
 		return false
 	}
-	if !numbersFit(body) || surrogateEscape(body) || fastjson.ValidateBytes(body) != nil {
+	if rawControl(body) || !numbersFit(body) || surrogateEscape(body) || fastjson.ValidateBytes(body) != nil {
 		return false
 	}
 	p := fp.parsers.Get()
@@ -403,11 +403,34 @@ func jsonStringOf(v *fastjson.Value, first byte) bool {
 // MaxDepth takes the schema path: fastjson words a syntax error once per level, each time quoting
 // the rest of the input, so 20 KB of '[' took seconds.
 func jsonContent(b []byte, first byte) bool {
-	if tooDeep(b, MaxDepth) || fastjson.ValidateBytes(b) != nil || !numbersFit(b) {
+	if rawControl(b) || tooDeep(b, MaxDepth) || fastjson.ValidateBytes(b) != nil || !numbersFit(b) {
 		return false
 	}
 	b = bytes.TrimLeft(b, " \t\n\r")
 	return len(b) > 0 && (first == 0 || b[0] == first)
+}
+
+// rawControl reports a control character inside a string, or one other than JSON's whitespace
+// (tab, newline, carriage return) outside. JSON allows none inside a string and encoding/json (the
+// schema path) refuses them, but fastjson lets them through: the fuzzer found a card whose
+// cardTemplateId held a raw backspace taking the fast path.
+func rawControl(b []byte) bool {
+	inString := false
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		switch {
+		case c < 0x20 && (inString || c != '\t' && c != '\n' && c != '\r'):
+			return true
+		case c == '"':
+			inString = !inString
+		case c == '\\' && inString:
+			i++ // skip the escaped byte, unless it is itself a raw control character
+			if i < len(b) && b[i] < 0x20 {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func rawNumber(v *fastjson.Value) string {

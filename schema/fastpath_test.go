@@ -159,3 +159,20 @@ func BenchmarkValidateCardDeliver(b *testing.B) {
 		}
 	})
 }
+
+func TestRawControl(t *testing.T) {
+	for in, want := range map[string]bool{
+		`{"a":"b"}`:              false,
+		"{\n\t\"a\" :\r\n\"b\"}": false, // whitespace between tokens
+		"{\"a\":\"\x08\"}":       true,  // a raw backspace in a string
+		"{\"a\":\"\t\"}":         true,  // a raw tab in a string
+		"{\"a\":\"\\\x01\"}":     true,  // a raw control byte after a backslash
+		`{"a":"\"\u0008\\"}`:     false, // escapes are fine
+		"{\"a\":1}\x00":          true,
+		`{"a":"\\"}` + "\n":      false,
+	} {
+		if got := rawControl([]byte(in)); got != want {
+			t.Errorf("rawControl(%q) = %v, want %v", in, got, want)
+		}
+	}
+}

@@ -9,8 +9,8 @@ import (
 
 	"github.com/dingq/dingq/dispatcher/ratelimit"
 	"github.com/dingq/dingq/dispatcher/token"
-	"github.com/dingq/dingq/worker/status"
 	"github.com/dingq/dingq/schema"
+	"github.com/dingq/dingq/worker/status"
 )
 
 // Resources are the JetStream resources a worker uses, as [Provision] leaves them.

@@ -107,7 +107,7 @@ func TestClientAuthenticates(t *testing.T) {
 			url := startSecuredServer(t, c.server)
 			good, bad := securedConfig(t, url, c.good), securedConfig(t, url, c.bad)
 
-			nc, err := connectClient(good)
+			nc, _, err := connectClient(good)
 			if err != nil {
 				t.Fatalf("connect with the right settings: %v", err)
 			}
@@ -119,7 +119,7 @@ func TestClientAuthenticates(t *testing.T) {
 			}
 			nc.Close()
 
-			nc, err = connectClient(bad)
+			nc, _, err = connectClient(bad)
 			if err == nil {
 				nc.Close()
 				t.Fatal("connect with the wrong settings succeeded")

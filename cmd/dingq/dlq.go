@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/dingq/dingq/cmd/internal/config"
 	"github.com/dingq/dingq/schema"
@@ -229,15 +228,11 @@ func parseWhen(s string, now time.Time) (time.Time, error) {
 
 // openDeadLetters connects and opens the dead-letter store; close releases the connection.
 func (o *dlqOptions) openDeadLetters(ctx context.Context) (store *deadletters.Store, close func(), err error) {
-	nc, err := connectClient(o.cfg)
+	nc, js, err := connectClient(o.cfg)
 	if err != nil {
 		return nil, nil, err
 	}
-	js, err := jetstream.New(nc)
-	if err == nil {
-		store, err = deadletters.Open(ctx, js, schema.NewNames(o.cfg.SubjectPrefix))
-	}
-	if err != nil {
+	if store, err = deadletters.Open(ctx, js, schema.NewNames(o.cfg.SubjectPrefix)); err != nil {
 		nc.Close()
 		return nil, nil, err
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
 
 	"github.com/dingq/dingq/cmd/internal/config"
@@ -121,19 +122,24 @@ func (c *natsConn) close() {
 	}
 }
 
-// connectClient connects a short-lived client command (send) to NATS: the configured URL, or the
-// embedded server's address of a running `dingq serve`, with the configured authentication and
-// TLS.
-func connectClient(cfg config.Config) (*nats.Conn, error) {
+// connectClient connects a short-lived client command (send, dlq, status) to NATS and JetStream:
+// the configured URL, or the embedded server's address of a running `dingq serve`, with the
+// configured authentication and TLS. Close the connection when done.
+func connectClient(cfg config.Config) (*nats.Conn, jetstream.JetStream, error) {
 	opts, err := natsOptions(cfg)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	nc, err := nats.Connect(cfg.NATSServers(), append(opts, nats.Name("dingq-cli"), nats.Timeout(5*time.Second))...)
 	if err != nil {
-		return nil, fmt.Errorf("connect to nats at %s (%s): %w", redactedServers(cfg), connectHint(cfg, err), err)
+		return nil, nil, fmt.Errorf("connect to nats at %s (%s): %w", redactedServers(cfg), connectHint(cfg, err), err)
 	}
-	return nc, nil
+	js, err := jetstream.New(nc)
+	if err != nil {
+		nc.Close()
+		return nil, nil, err
+	}
+	return nc, js, nil
 }
 
 func redactedServers(cfg config.Config) string {

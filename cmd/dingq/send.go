@@ -60,15 +60,11 @@ func send(ctx context.Context, args []string, io stdio) error {
 		return usageError{fmt.Errorf("--id names one job, but %s holds %d", name, len(jobs))}
 	}
 
-	nc, err := connectClient(cfg)
+	nc, js, err := connectClient(cfg)
 	if err != nil {
 		return err
 	}
 	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		return err
-	}
 	hdr := nats.Header{}
 	if *id != "" {
 		hdr.Set(schema.HeaderMsgID, *id)

@@ -97,15 +97,11 @@ func statusCmd(ctx context.Context, args []string, io stdio) error {
 		return usageError{err}
 	}
 
-	nc, err := connectClient(cfg)
+	nc, js, err := connectClient(cfg)
 	if err != nil {
 		return err
 	}
 	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		return err
-	}
 	names := schema.NewNames(cfg.SubjectPrefix)
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()

@@ -50,7 +50,7 @@ func (w *Worker) onAdvisory(msg jetstream.Msg) {
 		w.advisoryFailed(msg, a, "read stranded job", err)
 		return
 	}
-	j := w.newJob(raw.Subject, raw.Data, raw.Header, raw.Sequence)
+	j := w.newJob(raw.Subject, raw.Data, raw.Header, raw.Sequence, raw.Time)
 	if sent, _ := w.res.sentRecord().wasSent(j); sent {
 		w.log.Info().Str("job_id", j.id).Str("kind", j.kindName).Msg("stranded job had been sent; removed without a dead letter")
 	} else {

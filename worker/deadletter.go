@@ -52,13 +52,14 @@ func (w *Worker) logDeadLettered(j job, f failure, code string, status int) {
 }
 
 // publishDeadLetter stores the dead letter of j and waits for the publish ack. Its message id is
-// derived from the job's stream sequence, so a repeated move (the Term was lost, or the advisory
-// path and a worker both act) is stored once.
+// derived from the job's instance (stream sequence and store time), so a repeated move (the Term
+// was lost, or the advisory path and a worker both act) is stored once, and a job stream created
+// anew, whose sequences start over, does not collide with the letters of the old one.
 func (w *Worker) publishDeadLetter(j job, f failure) (code string, status int, err error) {
 	code, status = failureCode(f.err)
 	ctx, cancel := context.WithTimeout(context.Background(), deadLetterTimeout)
 	defer cancel()
-	msgID := "dead-" + w.cfg.Names.JobStream() + "-" + strconv.FormatUint(j.streamSeq, 10)
+	msgID := "dead-" + w.cfg.Names.JobStream() + "-" + j.instance()
 	_, err = w.js.PublishMsg(ctx, deadLetterMsg(w.cfg.Names, j, f, code, status), jetstream.WithMsgID(msgID))
 	return code, status, err
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -20,20 +21,28 @@ type job struct {
 	data      []byte
 	header    nats.Header
 	streamSeq uint64
+	published time.Time   // when the job stream stored it: with streamSeq, unique across stream lifetimes
 	kindName  string      // the subject after "<prefix>.send.": "card", or an unknown kind's name
 	kind      schema.Kind // "" when kindName is not a known kind
 	id        string
 }
 
-// newJob names the job stored at seq on subject.
-func (w *Worker) newJob(subject string, data []byte, header nats.Header, seq uint64) job {
-	j := job{subject: subject, data: data, header: header, streamSeq: seq}
+// newJob names the job stored at seq on subject at the time published.
+func (w *Worker) newJob(subject string, data []byte, header nats.Header, seq uint64, published time.Time) job {
+	j := job{subject: subject, data: data, header: header, streamSeq: seq, published: published}
 	j.kindName = strings.TrimPrefix(subject, strings.TrimSuffix(w.cfg.Names.SendSubjects(), ">"))
 	if k, err := schema.ParseKind(j.kindName); err == nil {
 		j.kind = k
 	}
 	j.id = schema.JobID(j.kind, header.Get(schema.HeaderMsgID), data)
 	return j
+}
+
+// instance names this stored message of the job: its stream sequence and the nanosecond the
+// stream stored it. A sequence alone is not enough: a job stream deleted and created again starts
+// its sequences over, and state kept under a bare sequence would be taken for a new job's.
+func (j job) instance() string {
+	return strconv.FormatUint(j.streamSeq, 10) + "-" + strconv.FormatInt(j.published.UnixNano(), 10)
 }
 
 // delivery is one delivery of a job, as the worker sees it.
@@ -49,12 +58,13 @@ type delivery struct {
 // deferred, so only a redelivery reads the wait record.
 func (w *Worker) inspect(msg jetstream.Msg) *delivery {
 	var seq uint64
+	var published time.Time
 	deliveries := 1
 	if meta, err := msg.Metadata(); err == nil {
 		deliveries = int(meta.NumDelivered)
-		seq = meta.Sequence.Stream
+		seq, published = meta.Sequence.Stream, meta.Timestamp
 	}
-	d := &delivery{job: w.newJob(msg.Subject(), msg.Data(), msg.Headers(), seq), msg: msg,
+	d := &delivery{job: w.newJob(msg.Subject(), msg.Data(), msg.Headers(), seq, published), msg: msg,
 		deliveries: deliveries, attempt: deliveries}
 	if deliveries > 1 && seq != 0 {
 		rec, err := w.res.sentRecord().waits(seq)

@@ -77,3 +77,24 @@ func DecisionOf(err error) Decision {
 	}
 	return Retry
 }
+
+// PartialError is the failure of a multi-message send that stopped part-way: the first Posted
+// messages of the job are with DingTalk, and the next attempt starts after them ([Job.Posted]).
+// It wraps the failure that stopped the send, which carries the decision.
+type PartialError struct {
+	Posted int
+	Err    error
+}
+
+func (e *PartialError) Error() string { return e.Err.Error() }
+func (e *PartialError) Unwrap() error { return e.Err }
+
+// PostedOf returns how many messages of the job the failed send err posted in all, counting those
+// of earlier attempts, and whether err says so at all.
+func PostedOf(err error) (int, bool) {
+	var p *PartialError
+	if errors.As(err, &p) {
+		return p.Posted, true
+	}
+	return 0, false
+}

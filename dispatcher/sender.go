@@ -23,6 +23,10 @@ type Job struct {
 	// Turn is the send turn a rate limiter reserved for this job when it deferred it
 	// ([Error.Turn]); zero when none was.
 	Turn time.Time
+	// Posted counts the messages of a multi-message job that an earlier attempt already posted
+	// ([PostedOf]); a sender that posts several messages starts after them. Zero on a first
+	// attempt.
+	Posted int
 }
 
 // Sender sends one job. Implementations are safe for concurrent use.

@@ -139,9 +139,11 @@ func NewWebhookSender(cfg WebhookConfig) (*WebhookSender, error) {
 	}, nil
 }
 
-// Send posts the job's messages in order, each with its msgUuid (see [WebhookSender]), and stops
-// at the first failure: a retry of the job posts them all again, and DingTalk drops the ones it
-// has already posted by their msgUuid. It returns
+// Send posts the job's messages in order, each with its msgUuid (see [WebhookSender]), starting
+// after the [Job.Posted] messages an earlier attempt posted, and stops at the first failure with a
+// [*PartialError] that says how many are posted, so that the next attempt resumes there (its
+// turn under the robot's rate limit included). A message posted again after a lost record is
+// dropped by DingTalk by its msgUuid. It returns
 // nil when every message was posted, a [*Error] with [Reject] and a Code* code above when the job
 // names no usable robot (nothing is sent then), a [*Error] classified by the webhook's errcode
 // table otherwise, and a wrapped network or context error, which means retry, when the outcome is
@@ -151,9 +153,9 @@ func (s *WebhookSender) Send(ctx context.Context, job Job) error {
 	if err != nil {
 		return fmt.Errorf("send robot webhook %s: %w", job.ID, err)
 	}
-	for i, body := range bodies {
-		if err := s.post(ctx, robot, body); err != nil {
-			return fmt.Errorf("send robot webhook %s message %d: %w", job.ID, i, err)
+	for i := job.Posted; i < len(bodies); i++ {
+		if err := s.post(ctx, robot, bodies[i]); err != nil {
+			return &PartialError{Posted: i, Err: fmt.Errorf("send robot webhook %s message %d: %w", job.ID, i, err)}
 		}
 	}
 	return nil

@@ -285,6 +285,7 @@ func (l *Limiter) update(ctx context.Context, t *target, key string, change func
 			if s, rev, err = l.read(ctx, k); err != nil {
 				return err
 			}
+			s = s.atLeast(t.lastSeen())
 		}
 		next, write := change(s)
 		if !write {
@@ -383,6 +384,13 @@ type target struct {
 	seen    state         // the shared state as last read or written
 	rev     uint64        // its revision
 	known   bool          // seen and rev are set
+}
+
+// lastSeen is the shared state as this process last read or wrote it.
+func (t *target) lastSeen() state {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.seen
 }
 
 // dropStale forgets turns too far in the past to be used safely.

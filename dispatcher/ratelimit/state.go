@@ -16,6 +16,15 @@ type state struct {
 	penalty time.Time // no send before this
 }
 
+// atLeast returns s moved no earlier than seen, a state this process read or wrote before. The
+// shared schedule only moves forward; a bucket deleted and created again (or a value
+// overwritten) would otherwise start it over at now, letting a burst over the limit through.
+func (s state) atLeast(seen state) state {
+	s.next = later(s.next, seen.next)
+	s.penalty = later(s.penalty, seen.penalty)
+	return s
+}
+
 func (s state) encode() []byte {
 	return []byte(strconv.FormatInt(unixNano(s.next), 10) + " " + strconv.FormatInt(unixNano(s.penalty), 10))
 }

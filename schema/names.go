@@ -53,6 +53,28 @@ const (
 	HeaderAttempts        = "Dingq-Attempts"
 	HeaderOriginalSubject = "Dingq-Original-Subject"
 	HeaderFailedAt        = "Dingq-Failed-At"
+
+	// HeaderDroppedHeaders names the job's headers that a dead letter leaves out, so that the
+	// letter can be stored at all: names a NATS client will not publish (a non-Go producer can
+	// send "X-Trace/Id" or "Träce", and nats.go refuses to publish a message holding either), and,
+	// when the job's headers alone would not fit in the server's max payload, the largest of
+	// them. Each name is Go-quoted in ASCII ("X-Trace/Id", "Tr\u00e4ce"), the names separated by
+	// ", ", and a long list ends with "+<n> more". Values are never listed: they may hold secrets.
+	HeaderDroppedHeaders = "Dingq-Dropped-Headers"
+	// HeaderTruncated marks a dead letter whose body was cut so that the letter fits in the
+	// server's max payload (a job body that filled it leaves no room for the Dingq-* headers):
+	// "length=<original bytes> sha256=<hex SHA-256 of the original body>". The stored body is a
+	// prefix of the original; such a letter is kept for inspection and never replayed.
+	HeaderTruncated = "Dingq-Truncated"
+)
+
+// Headers `dingq dlq replay` adds to a replayed job.
+const (
+	// HeaderReplayOf names the dead letter a replayed job was published from, and its body:
+	// "stream=<dead-letter stream> seq=<seq> sha256=<hex SHA-256 of the body>". A replay whose
+	// publish JetStream reports as a duplicate compares it with the message already stored
+	// under the replay's id before deleting the dead letter.
+	HeaderReplayOf = "Dingq-Replay-Of"
 )
 
 // Reasons a job is dead-lettered, the values of [HeaderReason].

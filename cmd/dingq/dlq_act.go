@@ -155,24 +155,31 @@ func (a *dlqAction) confirm(n int) error {
 }
 
 // replay replays letters one at a time, oldest first. A dead letter that cannot be replayed for
-// a reason of its own is reported and skipped; any other failure stops the run, which is safe to
-// start again.
+// a reason of its own (no job subject, a truncated body, a replay id already holding another or
+// an uncheckable message) is kept, reported, and skipped; any other failure stops the run, which
+// is safe to start again.
 func (a *dlqAction) replay(ctx context.Context, letters []deadletters.Letter) error {
 	p := newProgress(a.io.err, "replayed", len(letters))
 	var replayed, earlier, gone int
-	var skipped []error
+	kept := map[string]int{}
+	var notReplayed []error
 	for i, l := range letters {
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("interrupted after %d of %d dead letters: %w; run the same command again to go on: nothing was lost or sent twice", i, len(letters), err)
 		}
 		r, err := a.store.Replay(ctx, l.Seq)
-		switch {
+		switch result := keptResult(err); {
 		case errors.Is(err, deadletters.ErrNotFound):
 			gone++
 			a.item(itemLine{Seq: l.Seq, Kind: string(l.Kind), JobID: l.JobID, Result: "gone"})
-		case errors.Is(err, deadletters.ErrNotJobSubject):
-			skipped = append(skipped, err)
-			a.item(itemLine{Seq: l.Seq, Kind: string(l.Kind), JobID: l.JobID, Result: "skipped", Error: err.Error()})
+		case result != "":
+			kept[result]++
+			notReplayed = append(notReplayed, err)
+			line := itemLine{Seq: l.Seq, Kind: string(l.Kind), JobID: l.JobID, Result: result, Error: err.Error()}
+			if r.Duplicate { // published, and found the id taken: where
+				line.Subject, line.MsgID, line.JobSeq = r.Subject, r.MsgID, r.JobSeq
+			}
+			a.item(line)
 		case err != nil:
 			return fmt.Errorf("after %d of %d dead letters: %w; run the same command again to go on: a dead letter whose publish was acknowledged is not sent twice", i, len(letters), err)
 		default:
@@ -186,13 +193,32 @@ func (a *dlqAction) replay(ctx context.Context, letters []deadletters.Letter) er
 		p.update(i + 1)
 	}
 	a.say("replayed %s dead letter(s) to their job subjects%s", thousands(replayed+earlier), notes(
-		note(earlier, "already published by an earlier, interrupted replay; only removed"),
+		note(earlier, "already published by an earlier, interrupted replay, checked; only removed"),
 		note(gone, "gone before their turn"),
-		note(len(skipped), "skipped")))
-	if len(skipped) > 0 {
-		return fmt.Errorf("%d dead letter(s) not replayed:\n%w", len(skipped), errors.Join(skipped[:min(len(skipped), maxListedErrors)]...))
+		note(kept["skipped"], "skipped: no job subject"),
+		note(kept["truncated"], "kept: body truncated, cannot be replayed"),
+		note(kept["conflict"], "kept: another message holds the replay's id"),
+		note(kept["unverified"], "kept: the replay's id was already used and its job is gone, so it cannot be checked")))
+	if len(notReplayed) > 0 {
+		return fmt.Errorf("%d dead letter(s) not replayed, kept in the dead-letter stream:\n%w", len(notReplayed), errors.Join(notReplayed[:min(len(notReplayed), maxListedErrors)]...))
 	}
 	return nil
+}
+
+// keptResult names why a replay kept its dead letter, as the result of its --json line, or ""
+// when err is not such a reason.
+func keptResult(err error) string {
+	switch {
+	case errors.Is(err, deadletters.ErrNotJobSubject):
+		return "skipped"
+	case errors.Is(err, deadletters.ErrTruncated):
+		return "truncated"
+	case errors.Is(err, deadletters.ErrReplayConflict):
+		return "conflict"
+	case errors.Is(err, deadletters.ErrReplayUnverified):
+		return "unverified"
+	}
+	return ""
 }
 
 // purge deletes letters: in one request when the selection is every dead letter of a subject up
@@ -227,12 +253,15 @@ func (a *dlqAction) purge(ctx context.Context, letters []deadletters.Letter) err
 	return nil
 }
 
-// itemLine is one dead letter acted on, as --json prints it.
+// itemLine is one dead letter acted on, as --json prints it. Its result is replayed,
+// already_replayed, purged or gone; or, for a dead letter a replay kept: skipped (no job
+// subject), truncated, conflict (another message holds the replay's id) or unverified (the
+// replay's id was used and its job is gone).
 type itemLine struct {
 	Seq     uint64 `json:"seq"`
 	Kind    string `json:"kind"`
 	JobID   string `json:"job_id"`
-	Result  string `json:"result"` // replayed, already_replayed, purged, gone, skipped
+	Result  string `json:"result"`
 	Subject string `json:"subject,omitempty"`
 	MsgID   string `json:"msg_id,omitempty"`
 	JobSeq  uint64 `json:"job_seq,omitempty"`

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/dingq/dingq/worker/deadletters"
@@ -67,12 +68,25 @@ func (t *letterTable) add(l deadletters.Letter) error {
 	if t.rows == 1 {
 		fmt.Fprintln(t.tw, "SEQ\tKIND\tJOB ID\tREASON\tCODE\tATTEMPTS\tFAILED AT\tERROR")
 	}
-	_, err := fmt.Fprintf(t.tw, "%d\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", l.Seq, orDash(string(l.Kind)), orDash(l.JobID),
-		orDash(l.Reason), orDash(l.Code), l.Attempts, l.When().Format(time.RFC3339), orDash(shorten(l.Error, shortError)))
+	_, err := fmt.Fprintf(t.tw, "%d\t%s\t%s\t%s\t%s\t%d\t%s\t%s%s\n", l.Seq, orDash(string(l.Kind)), orDash(l.JobID),
+		orDash(l.Reason), orDash(l.Code), l.Attempts, l.When().Format(time.RFC3339), trimMarks(l), orDash(shorten(l.Error, shortError)))
 	if err == nil && t.rows%tableBlock == 0 {
 		err = t.tw.Flush()
 	}
 	return err
+}
+
+// trimMarks flags, ahead of its error, a dead letter a worker had to trim to store it: one with a
+// truncated body, which cannot be replayed, or with job headers left out.
+func trimMarks(l deadletters.Letter) string {
+	var m string
+	if l.Truncated != nil {
+		m += "[body truncated] "
+	}
+	if len(l.DroppedHeaders) > 0 || l.DroppedMore > 0 {
+		m += "[headers dropped] "
+	}
+	return m
 }
 
 // flush ends the table; in text, an empty one says so.
@@ -146,6 +160,7 @@ func showLetter(w io.Writer, l deadletters.Letter, asJSON bool) error {
 	if l.Error != "" {
 		fmt.Fprintf(w, "error: %s\n", l.Error)
 	}
+	showTrimmed(w, l)
 	fmt.Fprintln(w, "headers:")
 	keys := make([]string, 0, len(l.Header))
 	for k := range l.Header {
@@ -154,16 +169,55 @@ func showLetter(w io.Writer, l deadletters.Letter, asJSON bool) error {
 	slices.Sort(keys)
 	for _, k := range keys {
 		for _, v := range l.Header[k] {
-			fmt.Fprintf(w, "  %s: %s\n", k, v)
+			fmt.Fprintf(w, "  %s: %s\n", k, printable(v))
 		}
 	}
-	fmt.Fprintf(w, "body (%d bytes):\n", len(l.Data))
+	if t := l.Truncated; t != nil && t.Length > 0 {
+		fmt.Fprintf(w, "body (%d bytes: the first of the job's %d, truncated):\n", len(l.Data), t.Length)
+	} else if t != nil {
+		fmt.Fprintf(w, "body (%d bytes, truncated):\n", len(l.Data))
+	} else {
+		fmt.Fprintf(w, "body (%d bytes):\n", len(l.Data))
+	}
 	if utf8.Valid(l.Data) {
 		_, err := fmt.Fprintf(w, "%s\n", l.Data)
 		return err
 	}
 	_, err := fmt.Fprintf(w, "(not UTF-8; base64) %s\n", base64.StdEncoding.EncodeToString(l.Data))
 	return err
+}
+
+// showTrimmed says plainly what a worker left out of a dead letter to store it.
+func showTrimmed(w io.Writer, l deadletters.Letter) {
+	if t := l.Truncated; t != nil {
+		if t.Length > 0 {
+			fmt.Fprintf(w, "body truncated: only the first %d of the job's %d bytes were kept (the whole body's sha256 %s); it cannot be replayed\n",
+				len(l.Data), t.Length, orDash(t.SHA256))
+		} else {
+			fmt.Fprintf(w, "body truncated: only the first %d bytes of the job's body were kept; it cannot be replayed\n", len(l.Data))
+		}
+	}
+	if len(l.DroppedHeaders) > 0 || l.DroppedMore > 0 {
+		quoted := make([]string, len(l.DroppedHeaders))
+		for i, k := range l.DroppedHeaders {
+			quoted[i] = strconv.Quote(k)
+		}
+		if l.DroppedMore > 0 {
+			quoted = append(quoted, fmt.Sprintf("and %d more", l.DroppedMore))
+		}
+		fmt.Fprintf(w, "headers dropped from the job (a name a NATS client cannot publish, or too large to fit; values not kept): %s\n",
+			strings.Join(quoted, ", "))
+	}
+}
+
+// printable is a header value as show prints it: as it is, or Go-quoted if it holds a control
+// character or is not UTF-8 (a producer on another client can send any byte but a line break),
+// so that a value cannot drive the terminal.
+func printable(v string) string {
+	if !utf8.ValidString(v) || strings.ContainsFunc(v, unicode.IsControl) {
+		return strconv.Quote(v)
+	}
+	return v
 }
 
 // refErrors adds a hint to a dead letter that was not found by a number.

@@ -1,18 +1,24 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
+	"net"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
+
 	"github.com/dingq/dingq/dispatcher/sandbox"
 	"github.com/dingq/dingq/schema"
 	"github.com/dingq/dingq/worker/deadletters"
+	"github.com/dingq/dingq/worker/embedded"
 	"github.com/dingq/dingq/worker/workertest"
 )
 
@@ -143,8 +149,10 @@ func TestDLQReplayDeliversFixedJobsExactlyOnce(t *testing.T) {
 	}
 }
 
-// A replay interrupted between its publish and its delete leaves the dead letter in place; the
-// replay run again removes it without delivering the job a second time.
+// A replay interrupted between its publish and its delete leaves the dead letter in place. Run
+// again, it delivers nothing a second time; a dead letter whose first replay already ran (and so
+// is gone from the work queue) cannot be checked against it, and is kept and reported rather
+// than deleted on a guess.
 func TestDLQReplayAfterAnInterruptionDeliversNothingTwice(t *testing.T) {
 	h := newHarness(t)
 	env := h.env()
@@ -172,12 +180,12 @@ func TestDLQReplayAfterAnInterruptionDeliversNothingTwice(t *testing.T) {
 	}
 
 	code, stdout, stderr := cliSplit(env, "dlq", "replay", "--all", "--yes", "--json")
-	if code != 0 {
-		t.Fatalf("replay: exit %d: %s%s", code, stdout, stderr)
+	if code != 1 || !strings.Contains(stderr, "1 kept: the replay's id was already used and its job is gone") {
+		t.Fatalf("replay: exit %d, want 1 with the kept dead letter reported: %s%s", code, stdout, stderr)
 	}
 	lines := jsonLines(t, stdout)
-	if got := field(lines, "result"); !slices.Equal(got, []string{"already_replayed", "replayed", "replayed"}) {
-		t.Errorf("results %v, want the first already replayed and the others replayed", got)
+	if got := field(lines, "result"); !slices.Equal(got, []string{"unverified", "replayed", "replayed"}) {
+		t.Errorf("results %v, want the first unverified and the others replayed", got)
 	}
 	if got := field(lines, "msg_id"); got[0] != "replay-1-"+first.JobID {
 		t.Errorf("msg ids %v", got)
@@ -188,8 +196,135 @@ func TestDLQReplayAfterAnInterruptionDeliversNothingTwice(t *testing.T) {
 			t.Errorf("%s delivered %d times, want 1", id, n)
 		}
 	}
-	if n := h.streamMsgs("DINGQ_DEAD"); n != 0 {
-		t.Errorf("%d dead letters left", n)
+	_, stdout, _ = cliSplit(env, "dlq", "list", "--json")
+	if left := field(jsonLines(t, stdout), "seq"); !slices.Equal(left, []string{"1"}) {
+		t.Errorf("dead letters left: %v, want only the unverified one", left)
+	}
+}
+
+// Someone else published a message with the id a replay takes. The replay's publish is dropped
+// as a duplicate; the dead letter was deleted all the same, and its job lost. Now it is kept, and
+// the run says so.
+func TestDLQReplayKeepsALetterWhoseReplayIDAnotherMessageHolds(t *testing.T) {
+	h := newHarness(t)
+	env := h.env()
+	stop := h.start(env)
+	h.rejectCards(env, "fx", 0, "fx-1")
+	stop() // the other message waits in the work queue, as it would behind a busy fleet
+	publish(t, h.js, schema.KindCard, cardJob("someone-else"), nats.Header{schema.HeaderMsgID: {"replay-1-fx-1"}})
+
+	code, out := cli(env, "", "dlq", "replay", "1")
+	if code != 1 || !strings.Contains(out, "1 kept: another message holds the replay's id") ||
+		!strings.Contains(out, "replay-1-fx-1") {
+		t.Errorf("replay: exit %d, want 1 and the kept dead letter reported:\n%s", code, out)
+	}
+	if n := h.streamMsgs("DINGQ_DEAD"); n != 1 {
+		t.Errorf("%d dead letters, want the one replayed kept", n)
+	}
+	_, stdout, _ := cliSplit(env, "dlq", "replay", "1", "--json")
+	if got := field(jsonLines(t, stdout), "result"); !slices.Equal(got, []string{"conflict"}) {
+		t.Errorf("--json results %v, want [conflict]", got)
+	}
+	if n := h.streamMsgs("DINGQ_JOBS"); n != 1 {
+		t.Errorf("job stream holds %d, want the other message only", n)
+	}
+}
+
+// rawPublish publishes on the bare NATS protocol, as a client in another language may: an HPUB
+// whose header block is hdr as given, which nats.go would refuse to send. It returns once the
+// server answered the PING that follows, so the publish was read.
+func rawPublish(t *testing.T, srv *embedded.Server, subject, hdr string, body []byte) {
+	t.Helper()
+	c, err := net.Dial("tcp", srv.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.SetDeadline(time.Now().Add(10 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	r := bufio.NewReader(c)
+	if _, err := r.ReadString('\n'); err != nil { // INFO
+		t.Fatal(err)
+	}
+	block := "NATS/1.0\r\n" + hdr + "\r\n"
+	fmt.Fprintf(c, "CONNECT {\"verbose\":false,\"pedantic\":false,\"headers\":true}\r\nHPUB %s %d %d\r\n%s%s\r\nPING\r\n",
+		subject, len(block), len(block)+len(body), block, body)
+	for {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			t.Fatalf("raw publish: %v", err)
+		}
+		if strings.HasPrefix(line, "-ERR") {
+			t.Fatalf("raw publish: %s", line)
+		}
+		if strings.HasPrefix(line, "PONG") {
+			return
+		}
+	}
+}
+
+// Two jobs whose letters a worker had to trim: one with header names nats.go will not publish,
+// one that filled the max payload. show says what was left out, list marks them, and a replay of
+// the truncated one is refused, the dead letter kept.
+func TestDLQShowListAndReplayOfTrimmedLetters(t *testing.T) {
+	h := newHarness(t)
+	env := h.env()
+	h.start(env)
+	rawPublish(t, h.srv, "dingq.send.card", "Nats-Msg-Id: raw-1\r\nX-Trace/Id: 42\r\nX-Odd: a\x1b[2Jb\r\n", []byte(`{"cardTemplateId":"x"}`))
+	big := nats.NewMsg("dingq.send.card")
+	big.Header.Set(schema.HeaderMsgID, "big-1")
+	block := len("NATS/1.0\r\n" + schema.HeaderMsgID + ": big-1\r\n\r\n")
+	big.Data = append([]byte(`{"cardTemplateId":"`), bytes.Repeat([]byte("x"), int(h.js.Conn().MaxPayload())-block-len(`{"cardTemplateId":"`))...)
+	if _, err := h.js.PublishMsg(context.Background(), big); err != nil {
+		t.Fatal(err)
+	}
+	h.waitDeadLetters(2)
+	sum := fmt.Sprintf("%x", sha256.Sum256(big.Data))
+
+	code, out := cli(env, "", "dlq", "show", "raw-1")
+	for _, want := range []string{`headers dropped from the job`, `"X-Trace/Id"`, `X-Odd: "a\x1b[2Jb"`} {
+		if code != 0 || !strings.Contains(out, want) {
+			t.Errorf("show raw-1 lacks %q: exit %d:\n%s", want, code, out)
+		}
+	}
+	code, out = cli(env, "", "dlq", "show", "big-1")
+	want := fmt.Sprintf("body truncated: only the first %%d of the job's %d bytes were kept (the whole body's sha256 %s); it cannot be replayed", len(big.Data), sum)
+	var kept int
+	if code != 0 || !strings.Contains(out, "body truncated") {
+		t.Fatalf("show big-1: exit %d:\n%.2000s", code, out)
+	}
+	if _, err := fmt.Sscanf(out[strings.Index(out, "body truncated"):], want, &kept); err != nil || kept < len(big.Data)-2048 || kept >= len(big.Data) {
+		t.Errorf("show big-1 does not say %q (%v, %d kept)", want, err, kept)
+	}
+
+	code, out = cli(env, "", "dlq", "list")
+	if code != 0 || !strings.Contains(out, "[body truncated]") || !strings.Contains(out, "[headers dropped]") {
+		t.Errorf("list does not mark the trimmed letters: exit %d:\n%s", code, out)
+	}
+	_, stdout, _ := cliSplit(env, "dlq", "list", "--json")
+	for _, l := range jsonLines(t, stdout) {
+		switch l["job_id"] {
+		case "big-1":
+			if tr, _ := l["truncated"].(map[string]any); tr["length"] != float64(len(big.Data)) || tr["sha256"] != sum {
+				t.Errorf("big-1 truncated = %v", l["truncated"])
+			}
+		case "raw-1":
+			if fmt.Sprint(l["dropped_headers"]) != "[X-Trace/Id]" {
+				t.Errorf("raw-1 dropped_headers = %v", l["dropped_headers"])
+			}
+		}
+	}
+
+	code, out = cli(env, "", "dlq", "replay", "big-1")
+	if code != 1 || !strings.Contains(out, "truncated") || !strings.Contains(out, "broken job") || !strings.Contains(out, "1 kept: body truncated") {
+		t.Errorf("replay of the truncated letter: exit %d, want 1 and a refusal:\n%s", code, out)
+	}
+	if n := h.streamMsgs("DINGQ_DEAD"); n != 2 {
+		t.Errorf("%d dead letters after the refused replay, want 2", n)
+	}
+	if n := h.streamMsgs("DINGQ_JOBS"); n != 0 {
+		t.Errorf("the refused replay published %d jobs", n)
 	}
 }
 

@@ -2,12 +2,15 @@ package deadletters_test
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/dingq/dingq/schema"
@@ -89,7 +92,8 @@ func TestReplayPublishesWithoutDeadLetterHeadersThenDeletes(t *testing.T) {
 	if string(m.Data) != `{"outTrackId":"job-1"}` {
 		t.Errorf("body = %s", m.Data)
 	}
-	want := map[string]string{schema.HeaderApp: "ops", "Trace-Id": "t-9", schema.HeaderMsgID: "replay-1-job-1"}
+	want := map[string]string{schema.HeaderApp: "ops", "Trace-Id": "t-9", schema.HeaderMsgID: "replay-1-job-1",
+		schema.HeaderReplayOf: fmt.Sprintf("stream=DINGQ_DEAD seq=1 sha256=%x", sha256.Sum256([]byte(`{"outTrackId":"job-1"}`)))}
 	for k, v := range want {
 		if got := m.Header.Get(k); got != v {
 			t.Errorf("header %s = %q, want %q", k, got, v)
@@ -105,44 +109,168 @@ func TestReplayPublishesWithoutDeadLetterHeadersThenDeletes(t *testing.T) {
 	}
 }
 
-// A replay interrupted after its publish and before its delete, run again, removes the dead
-// letter without a second job: even once the first one was taken off the work queue.
-func TestInterruptedReplayRunAgainPublishesNothingTwice(t *testing.T) {
-	e := newEnv(t)
-	ctx := context.Background()
-	seq := e.put(letter{kind: schema.KindCard, job: "job-1", reason: schema.ReasonRejected})
-	l, err := e.store.Get(ctx, seq)
+// interruptedReplay publishes the dead letter at seq to its job subject and stops there, as a
+// replay interrupted between its publish and its delete would.
+func (e *env) interruptedReplay(seq uint64) {
+	e.t.Helper()
+	l, err := e.store.Get(context.Background(), seq)
 	if err != nil {
-		t.Fatal(err)
+		e.t.Fatal(err)
 	}
-	if _, err := e.store.Republish(ctx, l); err != nil { // the interrupted run: publish, no delete
-		t.Fatal(err)
+	if _, err := e.store.Republish(context.Background(), l); err != nil {
+		e.t.Fatal(err)
 	}
-	// A worker takes the job and acks it: the work queue removes it.
+}
+
+// takeJob has a worker take the next job and ack it: the work queue deletes it.
+func (e *env) takeJob() {
+	e.t.Helper()
+	ctx := context.Background()
 	cons, err := e.js.Consumer(ctx, names.JobStream(), names.Consumer())
 	if err != nil {
-		t.Fatal(err)
+		e.t.Fatal(err)
 	}
 	msg, err := cons.Next(jetstream.FetchMaxWait(5 * time.Second))
 	if err != nil {
-		t.Fatal(err)
+		e.t.Fatal(err)
 	}
 	if err := msg.DoubleAck(ctx); err != nil {
-		t.Fatal(err)
+		e.t.Fatal(err)
 	}
+}
 
-	r, err := e.store.Replay(ctx, seq) // the second run
+// A replay interrupted after its publish and before its delete, run again while its job still
+// waits in the work queue, finds that job under the replay's id, checks it is this dead letter's
+// replay, and removes the dead letter without a second job.
+func TestInterruptedReplayRunAgainIsCheckedAndPublishesNothingTwice(t *testing.T) {
+	e := newEnv(t)
+	seq := e.put(letter{kind: schema.KindCard, job: "job-1", reason: schema.ReasonRejected, extra: map[string]string{schema.HeaderApp: "ops"}})
+	e.interruptedReplay(seq)
+
+	r, err := e.store.Replay(context.Background(), seq) // the second run
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !r.Duplicate {
 		t.Error("second replay not reported as a duplicate")
 	}
-	if n := e.count(names.JobStream()); n != 0 {
-		t.Errorf("job stream holds %d jobs after the second replay; the job was published twice", n)
+	if n := e.count(names.JobStream()); n != 1 {
+		t.Errorf("job stream holds %d jobs after the second replay, want the first replay's only", n)
 	}
 	if n := e.count(names.DeadStream()); n != 0 {
 		t.Errorf("dead letter not removed by the second replay (%d left)", n)
+	}
+}
+
+// The same, but the first replay's job already ran: a work queue deleted it, and the duplicate
+// cannot be checked. Nothing is published twice, and the dead letter is kept, not deleted on a
+// guess.
+func TestInterruptedReplayWhoseJobRanIsKeptUnverified(t *testing.T) {
+	e := newEnv(t)
+	seq := e.put(letter{kind: schema.KindCard, job: "job-1", reason: schema.ReasonRejected})
+	e.interruptedReplay(seq)
+	e.takeJob()
+
+	r, err := e.store.Replay(context.Background(), seq)
+	if !errors.Is(err, deadletters.ErrReplayUnverified) || !r.Duplicate {
+		t.Fatalf("replay: %+v, %v; want a duplicate, ErrReplayUnverified", r, err)
+	}
+	if !strings.Contains(err.Error(), "replay-1-job-1") {
+		t.Errorf("error does not name the replay's id: %v", err)
+	}
+	if n := e.count(names.JobStream()); n != 0 {
+		t.Errorf("job stream holds %d jobs; the job was published twice", n)
+	}
+	if _, err := e.store.Get(context.Background(), seq); err != nil {
+		t.Errorf("dead letter not kept: %v", err)
+	}
+}
+
+// Someone else published a message with the id a replay of the dead letter takes. JetStream
+// drops the replay as a duplicate; the dead letter must not be deleted as if it had been replayed.
+func TestReplayKeepsTheLetterWhenAnotherMessageHoldsItsID(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	seq := e.put(letter{kind: schema.KindCard, job: "job-1", reason: schema.ReasonRejected})
+	if _, err := e.js.Publish(ctx, "dingq.send.card", []byte(`{"outTrackId":"someone-else"}`), jetstream.WithMsgID("replay-1-job-1")); err != nil {
+		t.Fatal(err)
+	}
+	r, err := e.store.Replay(ctx, seq)
+	if !errors.Is(err, deadletters.ErrReplayConflict) || !r.Duplicate {
+		t.Fatalf("replay: %+v, %v; want a duplicate, ErrReplayConflict", r, err)
+	}
+	if _, err := e.store.Get(ctx, seq); err != nil {
+		t.Errorf("dead letter not kept: %v", err)
+	}
+	if n := e.count(names.JobStream()); n != 1 {
+		t.Errorf("job stream holds %d, want the other message only", n)
+	}
+
+	// The same body under the id, but the replay of another dead letter: still not this one's.
+	seq2 := e.put(letter{kind: schema.KindCard, job: "job-2", reason: schema.ReasonRejected})
+	m := nats.NewMsg("dingq.send.card")
+	m.Data = []byte(`{"outTrackId":"job-2"}`)
+	m.Header.Set(schema.HeaderReplayOf, "stream=ELSEWHERE seq=2 sha256=00")
+	if _, err := e.js.PublishMsg(ctx, m, jetstream.WithMsgID(fmt.Sprintf("replay-%d-job-2", seq2))); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.store.Replay(ctx, seq2); !errors.Is(err, deadletters.ErrReplayConflict) || !strings.Contains(err.Error(), "another dead letter") {
+		t.Errorf("replay of job-2: %v, want ErrReplayConflict naming the other dead letter", err)
+	}
+}
+
+// A dead letter whose body a worker cut to store it holds only the start of the job: a replay
+// would send a broken job. It is refused, and kept.
+func TestReplayRefusesATruncatedLetter(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	seq := e.put(letter{kind: schema.KindCard, job: "big-1", reason: schema.ReasonInvalid,
+		extra: map[string]string{schema.HeaderTruncated: "length=1048576 sha256=ab12"}})
+	l, err := e.store.Get(ctx, seq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.store.Republish(ctx, l); !errors.Is(err, deadletters.ErrTruncated) {
+		t.Errorf("republish: %v, want ErrTruncated", err)
+	}
+	_, err = e.store.Replay(ctx, seq)
+	if !errors.Is(err, deadletters.ErrTruncated) || !containsAll(err.Error(), "1048576", "ab12") {
+		t.Errorf("replay: %v, want ErrTruncated with the original length and hash", err)
+	}
+	if n := e.count(names.JobStream()); n != 0 {
+		t.Errorf("%d jobs published", n)
+	}
+	if n := e.count(names.DeadStream()); n != 1 {
+		t.Errorf("dead letter not kept (%d left)", n)
+	}
+}
+
+func TestLetterReadsWhatAWorkerTrimmed(t *testing.T) {
+	e := newEnv(t)
+	seq := e.put(letter{kind: schema.KindCard, job: "t-1", reason: schema.ReasonInvalid, extra: map[string]string{
+		schema.HeaderTruncated:      "length=70000 sha256=ab12",
+		schema.HeaderDroppedHeaders: `"X-Trace/Id", "Tr\u00e4ce", "a \"b\", c", +12 more`,
+	}})
+	l, err := e.store.Get(context.Background(), seq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.Truncated == nil || *l.Truncated != (deadletters.Truncation{Length: 70000, SHA256: "ab12"}) {
+		t.Errorf("Truncated = %+v", l.Truncated)
+	}
+	if want := []string{"X-Trace/Id", "Träce", `a "b", c`}; !slices.Equal(l.DroppedHeaders, want) || l.DroppedMore != 12 {
+		t.Errorf("DroppedHeaders = %q, +%d; want %q, +12", l.DroppedHeaders, l.DroppedMore, want)
+	}
+	if s := l.Summary(); s.Truncated == nil || len(s.DroppedHeaders) != 3 {
+		t.Errorf("a summary loses what was trimmed: %+v", s)
+	}
+
+	plain, err := e.store.Get(context.Background(), e.put(letter{kind: schema.KindCard, job: "t-2", reason: schema.ReasonInvalid}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plain.Truncated != nil || plain.DroppedHeaders != nil {
+		t.Errorf("an untrimmed letter reads as trimmed: %+v", plain)
 	}
 }
 

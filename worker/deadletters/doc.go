@@ -10,6 +10,15 @@
 // its original job subject, waits for JetStream's publish ack, and only then deletes the dead
 // letter: an interruption leaves the dead letter in place, never loses it. The replay's
 // Nats-Msg-Id is derived from the dead letter itself ([ReplayID]), so replaying it again within
-// the job stream's duplicate window is dropped by JetStream as a duplicate and the dead letter is
-// simply removed: nothing is sent twice.
+// the job stream's duplicate window is dropped by JetStream as a duplicate: nothing is sent twice.
+// A duplicate is not taken on trust, though: anyone can publish that id. The dead letter is
+// deleted only when the message the job stream holds under the id is this dead letter's replay
+// (same subject, body and Dingq-Replay-Of). The job stream is a work queue, and deletes a job
+// once it ran; a duplicate whose message is gone cannot be checked, and its dead letter is kept
+// and reported ([ErrReplayUnverified]) rather than deleted on a guess.
+//
+// A dead letter a worker had to trim to store it says so: Dingq-Dropped-Headers names job
+// headers it left out ([Letter.DroppedHeaders]), Dingq-Truncated marks a body cut to fit the
+// server's max payload ([Letter.Truncated]). A truncated dead letter is never replayed
+// ([ErrTruncated]): its body is only the start of the job's.
 package deadletters

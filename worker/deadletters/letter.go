@@ -2,6 +2,7 @@ package deadletters
 
 import (
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -26,6 +27,16 @@ type Letter struct {
 	FailedAt        time.Time   `json:"failed_at,omitzero"` // zero if the header is missing or unreadable
 	StoredAt        time.Time   `json:"stored_at"`          // when the stream stored it
 
+	// DroppedHeaders names the job's headers the letter left out to be storable
+	// (Dingq-Dropped-Headers): names a NATS client will not publish, or headers too large to
+	// fit. Their values were not kept. DroppedMore counts names past the header's bound.
+	DroppedHeaders []string `json:"dropped_headers,omitempty"`
+	DroppedMore    int      `json:"dropped_more,omitempty"`
+	// Truncated is set when the letter's body was cut to fit the server's max payload
+	// (Dingq-Truncated): Data is then only the start of the job's body, and the letter cannot
+	// be replayed.
+	Truncated *Truncation `json:"truncated,omitempty"`
+
 	// Header is every header of the dead letter, the original job's and the Dingq-* ones.
 	// Nil in the summaries a selection keeps.
 	Header nats.Header `json:"-"`
@@ -48,6 +59,10 @@ func newLetter(names schema.Names, seq uint64, subject string, h nats.Header, da
 		StoredAt:        stored.UTC(),
 		Header:          h,
 		Data:            data,
+	}
+	l.DroppedHeaders, l.DroppedMore = parseDropped(h.Get(schema.HeaderDroppedHeaders))
+	if v := h.Get(schema.HeaderTruncated); v != "" {
+		l.Truncated = parseTruncation(v)
 	}
 	l.HTTPStatus, _ = strconv.Atoi(h.Get(schema.HeaderHTTPStatus))
 	l.Attempts, _ = strconv.Atoi(h.Get(schema.HeaderAttempts))
@@ -76,4 +91,46 @@ func (l Letter) Summary() Letter {
 var deadLetterHeaders = []string{
 	schema.HeaderJobID, schema.HeaderReason, schema.HeaderErrorCode, schema.HeaderError,
 	schema.HeaderHTTPStatus, schema.HeaderAttempts, schema.HeaderOriginalSubject, schema.HeaderFailedAt,
+	schema.HeaderDroppedHeaders, schema.HeaderTruncated,
+}
+
+// Truncation is what Dingq-Truncated says of the body a dead letter cut.
+type Truncation struct {
+	Length int    `json:"length"` // the job body's length in bytes; 0 if the header is unreadable
+	SHA256 string `json:"sha256"` // the job body's SHA-256 in hex; "" if the header is unreadable
+}
+
+// parseTruncation reads "length=<n> sha256=<hex>". An unreadable value still marks the letter
+// as cut: only what it says of the original is lost.
+func parseTruncation(v string) *Truncation {
+	t := &Truncation{}
+	for _, f := range strings.Fields(v) {
+		switch k, val, _ := strings.Cut(f, "="); k {
+		case "length":
+			t.Length, _ = strconv.Atoi(val)
+		case "sha256":
+			t.SHA256 = val
+		}
+	}
+	return t
+}
+
+// parseDropped reads Dingq-Dropped-Headers: Go-quoted names separated by ", ", perhaps ending
+// in "+<n> more". Text it cannot read is kept as one name, as it stands.
+func parseDropped(v string) (names []string, more int) {
+	for rest := v; rest != ""; rest = strings.TrimPrefix(rest, ", ") {
+		q, err := strconv.QuotedPrefix(rest)
+		if err != nil {
+			if n, ok := strings.CutSuffix(rest, " more"); ok && strings.HasPrefix(n, "+") {
+				if more, err = strconv.Atoi(n[1:]); err == nil {
+					return names, more
+				}
+			}
+			return append(names, rest), 0
+		}
+		name, _ := strconv.Unquote(q)
+		names = append(names, name)
+		rest = rest[len(q):]
+	}
+	return names, 0
 }

@@ -2,6 +2,8 @@ package deadletters
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
@@ -15,9 +17,27 @@ import (
 	"github.com/dingq/dingq/schema"
 )
 
-// ErrNotJobSubject is returned for a dead letter whose Dingq-Original-Subject is not a job subject
-// of the store's names (dingq.send.card, ...): it cannot be replayed.
-var ErrNotJobSubject = errors.New("original subject is not a job subject")
+var (
+	// ErrNotJobSubject is returned for a dead letter whose Dingq-Original-Subject is not a job
+	// subject of the store's names (dingq.send.card, ...): it cannot be replayed.
+	ErrNotJobSubject = errors.New("original subject is not a job subject")
+	// ErrTruncated is returned for a dead letter whose body was cut to fit (Dingq-Truncated): its
+	// body is only the start of the job's, and a replay would send a broken job. It is kept.
+	ErrTruncated = errors.New("its body was truncated to fit the dead-letter stream; replaying it would send a broken job")
+	// ErrReplayUnverified is returned when the job stream reported the replay's publish as a
+	// duplicate, and the message stored under its id is gone, so it cannot be checked to be an
+	// earlier replay of this dead letter. The job stream is a work queue: a job is deleted once
+	// a worker acks it (sent, or dead-lettered again), so an earlier replay that was interrupted
+	// before its delete and whose job has since run is gone too, but so is anyone else's message
+	// published with the same id. The dead letter is kept: deleting it on a guess could lose the
+	// job, and an operator can purge it once `dingq status <msg id>` shows the replay ran.
+	ErrReplayUnverified = errors.New("the job stream already had this replay's message id, and that job is gone (a work queue deletes a job once it ran), so it cannot be checked to be this dead letter's replay")
+	// ErrReplayConflict is returned when the job stream reported the replay's publish as a
+	// duplicate, and the message stored under its id is not this dead letter's replay: someone
+	// published another message with that id. Nothing of the dead letter was published, and it
+	// is kept.
+	ErrReplayConflict = errors.New("the job stream already holds another message under this replay's message id")
+)
 
 // deleteTimeout bounds the deletion that follows a replay's publish. It is independent of the
 // caller's context: once the job is back in the job stream, an interruption should still remove
@@ -32,8 +52,9 @@ type Replayed struct {
 	Subject string      `json:"subject"` // the job subject it was published to
 	MsgID   string      `json:"msg_id"`  // its new Nats-Msg-Id, the replayed job's id
 	JobSeq  uint64      `json:"job_seq"` // its sequence in the job stream
-	// Duplicate: the job stream already had MsgID, from an earlier replay of this dead letter
-	// that was interrupted before the dead letter was deleted. Nothing new was published.
+	// Duplicate: the job stream already had MsgID, and nothing new was published. When [Store.Replay]
+	// returns no error, the message stored under it was checked to be an earlier replay of this
+	// dead letter, interrupted before the dead letter was deleted.
 	Duplicate bool `json:"duplicate,omitempty"`
 }
 
@@ -68,8 +89,11 @@ func originalJobID(id string) string {
 
 // Replay puts the dead letter at seq back on its job subject and removes it: it publishes (see
 // [Store.Republish]), waits for the publish ack, then deletes the dead letter. An error before the
-// ack leaves the dead letter in place; replaying it again is safe (see [ReplayID]). A dead letter
-// no longer there is an error wrapping [ErrNotFound].
+// ack leaves the dead letter in place; replaying it again is safe (see [ReplayID]). A publish the
+// job stream reports as a duplicate deletes the dead letter only once the message stored under
+// the replay's id is found to be this dead letter's replay; otherwise the dead letter is kept and
+// the error wraps [ErrReplayConflict] or [ErrReplayUnverified]. A dead letter no longer there is
+// an error wrapping [ErrNotFound]; a truncated one, [ErrTruncated].
 func (s *Store) Replay(ctx context.Context, seq uint64) (Replayed, error) {
 	l, err := s.Get(ctx, seq)
 	if err != nil {
@@ -78,6 +102,11 @@ func (s *Store) Replay(ctx context.Context, seq uint64) (Replayed, error) {
 	r, err := s.Republish(ctx, l)
 	if err != nil {
 		return r, err
+	}
+	if r.Duplicate {
+		if err := s.checkReplay(ctx, l, r); err != nil {
+			return r, err
+		}
 	}
 	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), deleteTimeout)
 	defer cancel()
@@ -88,10 +117,14 @@ func (s *Store) Replay(ctx context.Context, seq uint64) (Replayed, error) {
 }
 
 // Republish publishes l's body to its original job subject with l's headers less the dead-letter
-// ones (Dingq-App and the producer's own stay) and with Nats-Msg-Id [ReplayID], and waits for the
-// job stream's ack. It does not delete l: that is [Store.Replay]'s second step.
+// ones (Dingq-App and the producer's own stay), with Nats-Msg-Id [ReplayID] and with
+// Dingq-Replay-Of naming l and its body's hash, and waits for the job stream's ack. It does not
+// delete l: that is [Store.Replay]'s second step. A truncated l is refused ([ErrTruncated]).
 func (s *Store) Republish(ctx context.Context, l Letter) (Replayed, error) {
 	r := Replayed{Seq: l.Seq, Kind: l.Kind, JobID: l.JobID, MsgID: ReplayID(l)}
+	if l.Truncated != nil {
+		return r, fmt.Errorf("dead letter %d: %w (%s)", l.Seq, ErrTruncated, describeTruncation(l))
+	}
 	subject, err := s.jobSubject(l)
 	if err != nil {
 		return r, err
@@ -104,6 +137,7 @@ func (s *Store) Republish(ctx context.Context, l Letter) (Replayed, error) {
 			m.Header[k] = slices.Clone(vs)
 		}
 	}
+	m.Header.Set(schema.HeaderReplayOf, s.replayOf(l))
 	ack, err := s.js.PublishMsg(ctx, m, jetstream.WithMsgID(r.MsgID), jetstream.WithExpectStream(s.names.JobStream()))
 	if err != nil {
 		return r, fmt.Errorf("publish dead letter %d to %s: %w", l.Seq, subject, err)
@@ -112,13 +146,72 @@ func (s *Store) Republish(ctx context.Context, l Letter) (Replayed, error) {
 	return r, nil
 }
 
-// replayDrops reports whether a replay leaves header k out: the dead-letter headers, and
-// JetStream's own Nats-* headers, which would deduplicate or constrain the publish.
+// replayDrops reports whether a replay leaves header k out: the dead-letter headers, an earlier
+// replay's Dingq-Replay-Of (the replay sets its own), and JetStream's own Nats-* headers, which
+// would deduplicate or constrain the publish.
 func replayDrops(k string) bool {
-	if len(k) >= 5 && strings.EqualFold(k[:5], "Nats-") {
+	if len(k) >= 5 && strings.EqualFold(k[:5], "Nats-") || strings.EqualFold(k, schema.HeaderReplayOf) {
 		return true
 	}
 	return slices.ContainsFunc(deadLetterHeaders, func(h string) bool { return strings.EqualFold(h, k) })
+}
+
+// replayOf is the Dingq-Replay-Of of l's replay: which dead letter, and its body's hash.
+func (s *Store) replayOf(l Letter) string {
+	sum := sha256.Sum256(l.Data)
+	return "stream=" + s.names.DeadStream() + " seq=" + strconv.FormatUint(l.Seq, 10) + " sha256=" + hex.EncodeToString(sum[:])
+}
+
+// checkReplay decides whether a replay of l whose publish was a duplicate may delete l: only
+// when the message the job stream holds under the replay's id is l's replay (same subject, body,
+// Dingq-App, and Dingq-Replay-Of when it has one: a replay by a dingq before that header has
+// none). A message that is gone cannot be checked (see [ErrReplayUnverified]); one that is there
+// and differs is someone else's ([ErrReplayConflict]). Either way l is kept.
+func (s *Store) checkReplay(ctx context.Context, l Letter, r Replayed) error {
+	jobs, err := s.js.Stream(ctx, s.names.JobStream())
+	if err != nil {
+		return fmt.Errorf("dead letter %d: check the duplicate at job stream seq %d: %w", l.Seq, r.JobSeq, err)
+	}
+	m, err := jobs.GetMsg(ctx, r.JobSeq)
+	switch {
+	case errors.Is(err, jetstream.ErrMsgNotFound):
+		return fmt.Errorf("dead letter %d kept: %w (msg id %s, job stream seq %d); if `dingq status %s` shows it ran, purge the dead letter",
+			l.Seq, ErrReplayUnverified, r.MsgID, r.JobSeq, r.MsgID)
+	case errors.Is(err, nats.ErrBadHeaderMsg): // a replay's headers always decode
+		return fmt.Errorf("dead letter %d kept: %w (msg id %s, job stream seq %d: its headers cannot be read)", l.Seq, ErrReplayConflict, r.MsgID, r.JobSeq)
+	case err != nil:
+		return fmt.Errorf("dead letter %d: check the duplicate at job stream seq %d: %w", l.Seq, r.JobSeq, err)
+	}
+	if why := s.replayDiffers(l, r, m); why != "" {
+		return fmt.Errorf("dead letter %d kept: %w (msg id %s, job stream seq %d: %s)", l.Seq, ErrReplayConflict, r.MsgID, r.JobSeq, why)
+	}
+	return nil
+}
+
+// replayDiffers says how m, stored under l's replay id, is not l's replay, or "" when it is.
+func (s *Store) replayDiffers(l Letter, r Replayed, m *jetstream.RawStreamMsg) string {
+	if m.Subject != r.Subject {
+		return "a message on " + m.Subject
+	}
+	if sha256.Sum256(m.Data) != sha256.Sum256(l.Data) {
+		return "a message with another body"
+	}
+	if of := m.Header.Get(schema.HeaderReplayOf); of != "" && of != s.replayOf(l) {
+		return "the replay of another dead letter (" + of + ")"
+	}
+	if m.Header.Get(schema.HeaderApp) != l.Header.Get(schema.HeaderApp) {
+		return "a job for another Dingq-App"
+	}
+	return ""
+}
+
+// describeTruncation says what a truncated letter's Dingq-Truncated says of the job's body.
+func describeTruncation(l Letter) string {
+	t := l.Truncated
+	if t.Length == 0 && t.SHA256 == "" {
+		return fmt.Sprintf("%d bytes kept; %s: %q", len(l.Data), schema.HeaderTruncated, l.Header.Get(schema.HeaderTruncated))
+	}
+	return fmt.Sprintf("%d of %d bytes kept, original sha256 %s", len(l.Data), t.Length, t.SHA256)
 }
 
 // jobSubject is where l is replayed: its Dingq-Original-Subject, or its kind's job subject when

@@ -59,13 +59,6 @@ const (
 	DefaultShutdownTimeout  = 25 * time.Second
 )
 
-// deadLetterGrace is how many deliveries beyond MaxAttempts the consumer allows. A job whose
-// last attempt ended without a decision (its worker crashed, or the dead-letter publish failed)
-// comes back once more and is then dead-lettered as exhausted without another send, instead of
-// being stranded in the work queue (JetStream stops delivering at MaxDeliver, and a work-queue
-// stream keeps such a message forever).
-const deadLetterGrace = 4
-
 func (c Config) withDefaults() Config {
 	setDefault(&c.Concurrency, DefaultConcurrency)
 	setDefault(&c.MaxAttempts, DefaultMaxAttempts)

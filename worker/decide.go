@@ -60,7 +60,10 @@ func minDelay(err error) time.Duration {
 func failureCode(err error) (code string, httpStatus int) {
 	var de *dispatcher.Error
 	var ve *schema.ValidationError
+	var pf *priorFailure
 	switch {
+	case errors.As(err, &pf):
+		return pf.code, pf.status
 	case errors.As(err, &de):
 		return de.Code, de.HTTPStatus
 	case errors.As(err, &ve):

@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/dingq/dingq/dispatcher"
+	"github.com/dingq/dingq/dispatcher/ratelimit"
 	"github.com/dingq/dingq/schema"
 )
 
@@ -49,13 +50,13 @@ func (j job) instance() string {
 type delivery struct {
 	job
 	msg        jetstream.Msg
-	deliveries int        // JetStream's NumDelivered: this delivery's number, from 1
-	attempt    int        // this delivery's attempt: deliveries less the earlier deferrals
-	waits      waitRecord // the job's deferrals so far, and its reserved turn
+	deliveries int      // JetStream's NumDelivered: this delivery's number, from 1
+	attempt    int      // this delivery's attempt: deliveries less the earlier deferrals
+	state      jobState // the job's state as of this delivery (see [jobState])
 }
 
-// inspect names a delivered job and works out its attempt. Only a redelivery can have been
-// deferred, so only a redelivery reads the wait record.
+// inspect names a delivered job and works out its attempt. Only a redelivery can have state, so
+// only a redelivery reads it.
 func (w *Worker) inspect(msg jetstream.Msg) *delivery {
 	var seq uint64
 	var published time.Time
@@ -67,12 +68,7 @@ func (w *Worker) inspect(msg jetstream.Msg) *delivery {
 	d := &delivery{job: w.newJob(msg.Subject(), msg.Data(), msg.Headers(), seq, published), msg: msg,
 		deliveries: deliveries, attempt: deliveries}
 	if deliveries > 1 && seq != 0 {
-		rec, err := w.res.sentRecord().waits(seq)
-		if err != nil {
-			w.log.Warn().Err(err).Str("job_id", d.id).Msg("could not read the wait record; counting every delivery as an attempt")
-		}
-		d.waits = rec
-		d.attempt = max(1, deliveries-rec.deferrals)
+		w.readState(d)
 	}
 	return d
 }
@@ -80,7 +76,12 @@ func (w *Worker) inspect(msg jetstream.Msg) *delivery {
 // handle takes one job from delivery to its decision: ack, retry, dead letter, or hand back.
 func (w *Worker) handle(ctx context.Context, msg jetstream.Msg, stopping <-chan struct{}) {
 	d := w.inspect(msg)
+	if dec := d.state.Decision; dec != nil {
+		w.deadLetter(d, dec.failure()) // decided before; only its letter is missing
+		return
+	}
 	if d.deliveries > 1 && w.alreadySent(d) {
+		w.settled(d.job)
 		_ = msg.Ack()
 		w.report(d.job, ResultSent, "", 0, d.attempt, 0)
 		w.log.Info().Str("job_id", d.id).Str("kind", d.kindName).Int("attempt", d.attempt).
@@ -98,10 +99,19 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg, stopping <-chan 
 	start := time.Now()
 	err := w.send(ctx, d)
 	took := time.Since(start)
-	v := w.cfg.decide(d.attempt, err, isClosed(stopping))
+	w.decideAndAct(d, err, took, isClosed(stopping))
+}
+
+// decideAndAct takes the decision the send's result carries.
+func (w *Worker) decideAndAct(d *delivery, err error, took time.Duration, stopping bool) {
+	v := w.cfg.decide(d.attempt, err, stopping)
 	code, status := "", 0
 	if err != nil {
 		code, status = failureCode(err)
+	}
+	next := d.state
+	if n, ok := dispatcher.PostedOf(err); ok && n > next.Posted {
+		next.Posted = n
 	}
 	switch v.action {
 	case actAck:
@@ -109,16 +119,18 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg, stopping <-chan 
 		w.report(d.job, ResultSent, "", 0, d.attempt, took)
 		w.log.Info().Str("job_id", d.id).Str("kind", d.kindName).Int("attempt", d.attempt).Msg("sent")
 	case actRetry:
-		_ = msg.NakWithDelay(v.delay)
+		w.keepProgress(d, next)
+		_ = d.msg.NakWithDelay(v.delay)
 		w.report(d.job, ResultRetried, code, status, d.attempt, took)
 		w.log.Info().Str("job_id", d.id).Str("kind", d.kindName).Int("attempt", d.attempt).
 			Str("code", code).Int("http_status", status).Int64("delay_ms", v.delay.Milliseconds()).
 			Str("error", errorText(err)).Msg("retry")
 	case actDefer:
-		w.deferJob(d, err, v.delay)
+		w.deferJob(d, next, err, v.delay)
 		w.report(d.job, ResultDeferred, code, 0, d.attempt, took)
 	case actHandBack:
-		_ = msg.Nak()
+		w.keepProgress(d, next)
+		_ = d.msg.Nak()
 		w.report(d.job, ResultHandBack, "", 0, d.attempt, took)
 		w.log.Info().Str("job_id", d.id).Str("kind", d.kindName).Int("attempt", d.attempt).
 			Msg("handed back: worker stopping")
@@ -127,21 +139,34 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg, stopping <-chan 
 	}
 }
 
+// keepProgress stores the messages a multi-message job has posted, when this delivery posted
+// more, so that its next attempt does not start over.
+func (w *Worker) keepProgress(d *delivery, next jobState) {
+	if next.Posted > d.state.Posted {
+		next.Turn = time.Time{}
+		w.saveState(d, next, "progress")
+	}
+}
+
 // deferJob hands a job that waits for its turn under a rate limit back to JetStream until about
-// then, recording the deferral first so that it is not counted as an attempt, and the turn the
-// limiter reserved so that the job keeps its place when it returns.
-func (w *Worker) deferJob(d *delivery, err error, delay time.Duration) {
-	rec := waitRecord{deferrals: d.waits.deferrals + 1}
+// then, recording the deferral first so that it is not counted as an attempt, the turn the
+// limiter reserved so that the job keeps its place when it returns, and the messages it posted.
+func (w *Worker) deferJob(d *delivery, next jobState, err error, delay time.Duration) {
+	next.Deferrals++
+	next.Turn = time.Time{}
 	var de *dispatcher.Error
 	if errors.As(err, &de) {
-		rec.turn = de.Turn
+		next.Turn = de.Turn
 	}
-	if err := w.res.sentRecord().markWait(d.streamSeq, rec); err != nil {
-		w.log.Warn().Err(err).Str("job_id", d.id).Msg("could not record the deferral; it will count as an attempt")
-	}
+	w.saveState(d, next, "deferral")
 	_ = d.msg.NakWithDelay(delay)
-	w.log.Debug().Str("job_id", d.id).Str("kind", d.kindName).Int("attempt", d.attempt).
-		Str("code", de.Code).Int64("delay_ms", delay.Milliseconds()).Msg("deferred: waiting for its turn")
+	ev := w.log.Debug()
+	if de.Code == ratelimit.CodeUnavailable {
+		ev = w.limitWarn.event(w.log)
+	}
+	ev.Str("job_id", d.id).Str("kind", d.kindName).Int("attempt", d.attempt).
+		Str("code", de.Code).Int64("delay_ms", delay.Milliseconds()).Str("error", errorText(err)).
+		Msg("deferred: waiting for its turn")
 }
 
 // ackSent acks a sent job and waits for JetStream to confirm it. An ack that cannot be confirmed
@@ -149,6 +174,7 @@ func (w *Worker) deferJob(d *delivery, err error, delay time.Duration) {
 // then recorded in the sent-record, retried until stored, so the redelivery is acked without a
 // second send. A confirmed ack needs no record: that job cannot come back.
 func (w *Worker) ackSent(d *delivery) {
+	w.settled(d.job)
 	if w.js.Conn().IsConnected() {
 		ctx, cancel := context.WithTimeout(context.Background(), ackTimeout)
 		err := d.msg.DoubleAck(ctx)
@@ -204,7 +230,7 @@ func (w *Worker) send(ctx context.Context, d *delivery) (err error) {
 		}
 	}()
 	return w.sender.Send(ctx, dispatcher.Job{Kind: d.kind, ID: d.id, Body: d.data,
-		App: d.header.Get(schema.HeaderApp), Attempt: d.attempt, Turn: d.waits.turn})
+		App: d.header.Get(schema.HeaderApp), Attempt: d.attempt, Turn: d.state.Turn, Posted: d.state.Posted})
 }
 
 func isClosed(ch <-chan struct{}) bool {

@@ -102,8 +102,8 @@ func (e *env) run(cfg worker.Config, sender dispatcher.Sender) (stop func()) {
 	return e.runWith(cfg, worker.Deps{Sender: sender})
 }
 
-// runWith runs a worker with deps, filling in the validator and logger.
-func (e *env) runWith(cfg worker.Config, deps worker.Deps) (stop func()) {
+// newWorker makes a worker with deps, filling in the validator and logger.
+func (e *env) newWorker(cfg worker.Config, deps worker.Deps) *worker.Worker {
 	e.t.Helper()
 	v, err := schema.NewValidator(schema.ValidatorConfig{})
 	if err != nil {
@@ -114,6 +114,13 @@ func (e *env) runWith(cfg worker.Config, deps worker.Deps) (stop func()) {
 	if err != nil {
 		e.t.Fatal(err)
 	}
+	return w
+}
+
+// runWith runs a worker with deps, filling in the validator and logger.
+func (e *env) runWith(cfg worker.Config, deps worker.Deps) (stop func()) {
+	e.t.Helper()
+	w := e.newWorker(cfg, deps)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- w.Run(ctx) }()

@@ -109,14 +109,17 @@ func deadStreamConfig(cfg Config) jetstream.StreamConfig {
 }
 
 // consumerConfig deliberately sets no BackOff list: retries are driven by NakWithDelay, and a
-// BackOff list would replace AckWait and skew those delays.
+// BackOff list would replace AckWait and skew those delays. Nor does it set MaxDeliver: JetStream
+// counts every delivery, deferrals under a rate limit included, and a job it stopped delivering
+// would be stranded. The worker dead-letters a job whose attempts are used up itself, without
+// another send, whatever number of deliveries that takes.
 func consumerConfig(cfg Config) jetstream.ConsumerConfig {
 	return jetstream.ConsumerConfig{
 		Durable:       cfg.Names.Consumer(),
 		Description:   "dingq workers, shared",
 		AckPolicy:     jetstream.AckExplicitPolicy,
 		AckWait:       cfg.AckWait,
-		MaxDeliver:    cfg.MaxAttempts + deadLetterGrace + maxDeferrals,
+		MaxDeliver:    -1, // the worker counts attempts (see Worker.readState); JetStream counts deferrals too
 		MaxAckPending: cfg.MaxAckPending,
 		DeliverPolicy: jetstream.DeliverAllPolicy,
 	}

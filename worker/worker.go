@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
 
@@ -35,6 +36,9 @@ type Deps struct {
 	// status events). It is called from the worker's goroutines, once the outcome is settled
 	// (a dead letter once stored), and must not block. Default nil.
 	OnOutcome func(Outcome)
+	// OnRepair, when set, is told of each stream, bucket or consumer that went missing while
+	// the worker ran and was provisioned again (for a metric). Default nil.
+	OnRepair func(resource string)
 }
 
 // Worker pulls jobs from the shared consumer and sends them. Create one with [New]; a process
@@ -47,8 +51,16 @@ type Worker struct {
 	log       zerolog.Logger
 	newSender func(res *Resources) (dispatcher.Sender, error)
 	onOutcome func(Outcome)
+	onRepair  func(resource string)
 	res       *Resources     // set by Run before any job is handled
 	recorders sync.WaitGroup // sent-records being written for unconfirmed acks
+
+	states    stateCache    // job states this process wrote, until their jobs are done
+	sentAge   bucketAge     // when the sent-record bucket was created
+	ready     readiness     // what /readyz reports
+	kick      chan struct{} // asks the watchdog to check the resources now
+	stateWarn everyFew
+	limitWarn everyFew
 }
 
 // pullExpiry is how long each pull request waits on the server; heartbeats come every half of it.
@@ -63,7 +75,8 @@ func New(js jetstream.JetStream, cfg Config, deps Deps) (*Worker, error) {
 	if js == nil || deps.Sender == nil && deps.NewSender == nil || deps.Validator == nil {
 		return nil, errors.New("worker: JetStream, Sender (or NewSender) and Validator are required")
 	}
-	return &Worker{cfg: cfg, js: js, sender: deps.Sender, newSender: deps.NewSender, validator: deps.Validator, log: deps.Logger, onOutcome: deps.OnOutcome}, nil
+	return &Worker{cfg: cfg, js: js, sender: deps.Sender, newSender: deps.NewSender, validator: deps.Validator,
+		log: deps.Logger, onOutcome: deps.OnOutcome, onRepair: deps.OnRepair, kick: make(chan struct{}, 1)}, nil
 }
 
 // Run provisions the streams and consumer, then sends jobs until ctx ends. It then stops pulling,
@@ -82,39 +95,27 @@ func (w *Worker) Run(ctx context.Context) error {
 		}
 	}
 	p := newPool(w, ctx)
-	cc, err := res.Jobs.Consume(p.offer,
-		jetstream.PullMaxMessages(w.cfg.Concurrency),
-		// Short pulls: when the node leading the consumer vanishes without a word (a network
-		// partition), the client notices only after two missed heartbeats, half a pull's
-		// expiry each. With the default 30 s expiry delivery stalled 30 s in the container tests.
-		jetstream.PullExpiry(pullExpiry),
-		jetstream.ConsumeErrHandler(w.onConsumeError))
-	if err != nil {
+	sub := &subscriptions{w: w, pool: p}
+	if err := sub.start(); err != nil {
+		sub.stop()
 		p.stop(0)
-		return fmt.Errorf("consume %s: %w", w.cfg.Names.Consumer(), err)
-	}
-	acc, err := res.Advisories.Consume(w.onAdvisory, jetstream.PullMaxMessages(4),
-		jetstream.ConsumeErrHandler(w.onConsumeError))
-	if err != nil {
-		cc.Stop()
-		p.stop(0)
-		return fmt.Errorf("consume %s: %w", schema.AdvisoryConsumer, err)
+		return err
 	}
 	w.log.Info().Str("stream", w.cfg.Names.JobStream()).Str("consumer", w.cfg.Names.Consumer()).
 		Int("concurrency", w.cfg.Concurrency).Int("max_attempts", w.cfg.MaxAttempts).Msg("worker started")
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	watched := make(chan struct{})
+	go func() { defer close(watched); w.watch(watchCtx, sub) }()
 
 	<-ctx.Done()
+	stopWatch()
+	<-watched
+	cc, acc := sub.current()
 	w.log.Info().Dur("timeout", w.cfg.ShutdownTimeout).Msg("worker stopping: no new jobs, finishing in-flight sends")
 	p.beginStop()
 	acc.Drain()
 	cc.Drain()
-	deadline := time.After(w.cfg.ShutdownTimeout)
-	for _, closed := range []<-chan struct{}{cc.Closed(), acc.Closed()} {
-		select {
-		case <-closed:
-		case <-deadline:
-		}
-	}
+	w.waitDrained(cc, acc)
 	p.stop(w.cfg.ShutdownTimeout)
 	w.waitRecorders()
 	w.log.Info().Msg("worker stopped")
@@ -122,20 +123,67 @@ func (w *Worker) Run(ctx context.Context) error {
 }
 
 // provision calls [Provision] until it succeeds or ctx ends, so a worker started before NATS or
-// JetStream is ready (a cluster electing its leaders) waits instead of exiting.
+// JetStream is ready (a cluster electing its leaders) waits instead of exiting. Each try gets
+// provisionTry: on a fresh cluster JetStream sometimes answers neither of two workers creating
+// the same replicated stream, and a prompt second try converges. The first provisionQuiet of
+// failures are what a fresh cluster does and are logged at info level; only then do they warn.
 func (w *Worker) provision(ctx context.Context) (*Resources, error) {
+	start := time.Now()
 	for attempt := 1; ; attempt++ {
-		res, err := Provision(ctx, w.js, w.cfg)
+		tryCtx, cancel := context.WithTimeout(ctx, provisionTry)
+		res, err := Provision(tryCtx, w.js, w.cfg)
+		cancel()
 		if err == nil {
+			if attempt > 1 {
+				w.log.Info().Int("attempts", attempt).Dur("took", time.Since(start)).Msg("streams and buckets provisioned")
+			}
 			return res, nil
 		}
-		delay := min(time.Duration(attempt)*500*time.Millisecond, 5*time.Second)
-		w.log.Warn().Err(err).Int("attempt", attempt).Int64("delay_ms", delay.Milliseconds()).
-			Msg("provisioning streams failed; retrying")
+		delay := min(time.Duration(attempt)*250*time.Millisecond, 5*time.Second)
+		ev := w.log.Warn()
+		if time.Since(start) < provisionQuiet {
+			ev = w.log.Info()
+		}
+		ev.Err(err).Int("attempt", attempt).Int64("delay_ms", delay.Milliseconds()).
+			Msg("waiting for JetStream to provision the streams and buckets")
 		select {
 		case <-ctx.Done():
 			return nil, fmt.Errorf("provision: %w (last error: %v)", ctx.Err(), err)
 		case <-time.After(delay):
+		}
+	}
+}
+
+const (
+	// provisionTry bounds one try at provisioning every resource.
+	provisionTry = 10 * time.Second
+	// provisionQuiet is how long failing to provision is normal (a cluster forming).
+	provisionQuiet = 30 * time.Second
+)
+
+// waitDrained waits, up to the shutdown timeout, for the consume contexts to drain: the client
+// hands the jobs it still buffers to the stopping pool, which hands them back, and the server
+// stops delivering. A drain ends only when the server answers, so while NATS is unreachable it is
+// not waited for: an idle worker then stops at once rather than after the shutdown timeout, and
+// the buffered jobs, whose naks could not reach the server anyway, come back after the ack wait.
+// In-flight sends do not depend on the drain; the pool waits for them.
+func (w *Worker) waitDrained(ccs ...jetstream.ConsumeContext) {
+	nc := w.js.Conn()
+	lost := nc.StatusChanged(nats.DISCONNECTED, nats.RECONNECTING, nats.CLOSED)
+	defer nc.RemoveStatusListener(lost)
+	deadline := time.NewTimer(w.cfg.ShutdownTimeout)
+	defer deadline.Stop()
+	for _, cc := range ccs {
+		if !nc.IsConnected() {
+			w.log.Debug().Msg("NATS unreachable: not waiting for the consumers to drain; jobs buffered in the client come back after the ack wait")
+			return
+		}
+		select {
+		case <-cc.Closed():
+		case <-lost: // checked at the top
+		case <-deadline.C:
+			w.log.Info().Msg("the consumers did not drain within the shutdown timeout; jobs buffered in the client come back after the ack wait")
+			return
 		}
 	}
 }

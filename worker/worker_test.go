@@ -171,6 +171,9 @@ func TestMinDelayFromDingTalkOverridesShorterBackoff(t *testing.T) {
 	}
 }
 
+// The dead-letter stream deleted under a running worker: the rejected job is kept, never sent
+// again, the stream is provisioned again by the worker's watchdog, and the letter keeps the reason
+// and code DingTalk gave.
 func TestDeadLetterPublishFailureKeepsTheJob(t *testing.T) {
 	e := newEnv(t)
 	cfg := testConfig()
@@ -182,17 +185,17 @@ func TestDeadLetterPublishFailureKeepsTheJob(t *testing.T) {
 
 	e.publish(schema.KindCard, card("keep-1"), nil)
 	e.waitFor(10*time.Second, "a failed dead-letter publish", func() bool {
-		return e.log.Has("dead-letter publish failed; job kept and retried")
+		return e.log.Has("dead-letter publish failed; job kept, its letter published again later")
 	})
-	if n := e.streamMsgs(names.JobStream()); n != 1 {
-		t.Fatalf("job stream holds %d, want the job still there", n)
-	}
-	// The dead-letter stream comes back (an operator, or the next worker's start).
-	if _, err := worker.Provision(context.Background(), e.js, cfg); err != nil {
-		t.Fatal(err)
-	}
 	e.waitFor(10*time.Second, "the dead letter", func() bool { return len(e.deadLetters()) == 1 })
 	e.waitFor(5*time.Second, "job stream empty", func() bool { return e.streamMsgs(names.JobStream()) == 0 })
+	dl := e.deadLetters()[0]
+	if r, c := dl.Header.Get(schema.HeaderReason), dl.Header.Get(schema.HeaderErrorCode); r != "rejected" || c != "chatbotNotInstall" {
+		t.Errorf("letter reason, code = %s, %s; want rejected, chatbotNotInstall", r, c)
+	}
+	if n := s.count("keep-1"); n != 1 {
+		t.Errorf("sends = %d, want 1: a rejected job is never sent again", n)
+	}
 }
 
 func TestPanickingSenderIsRetried(t *testing.T) {
@@ -341,7 +344,7 @@ func TestProvisionIsIdempotentAndAppliesChanges(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if info.Config.AckWait != 45*time.Second || info.Config.MaxDeliver <= 10 || len(info.Config.BackOff) != 0 {
+	if info.Config.AckWait != 45*time.Second || info.Config.MaxDeliver != -1 || len(info.Config.BackOff) != 0 {
 		t.Errorf("consumer config = ack wait %v, max deliver %d, backoff %v", info.Config.AckWait, info.Config.MaxDeliver, info.Config.BackOff)
 	}
 	for name, want := range map[string]jetstream.RetentionPolicy{names.JobStream(): jetstream.WorkQueuePolicy, names.DeadStream(): jetstream.LimitsPolicy} {

@@ -4,53 +4,23 @@ import (
 	"context"
 	"errors"
 	"expvar"
-	"fmt"
 	"net"
 	"net/http"
 	"net/http/pprof"
-	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
-
-	"github.com/dingq/dingq/schema"
 )
 
-// health serves /healthz (the process answers), /readyz (connected to NATS, consuming, and the
-// streams and consumer present) and /metrics.
+// health serves /healthz (the process answers), /readyz (connected to NATS, and the worker
+// ready: consuming, with every stream, bucket and consumer it uses present and room for dead
+// letters) and /metrics.
 type health struct {
 	nc      *nats.Conn
-	running atomic.Bool
 	metrics http.Handler // nil: no /metrics
-	// resources checks that the streams and the consumer exist; nil skips the check.
-	resources func(ctx context.Context) error
-
-	mu      sync.Mutex
-	checked time.Time // when resources last answered
-	lastErr error
-}
-
-// resourcesTTL is how long a check of the streams and consumer stands: probes come every few
-// seconds from each prober, and JetStream need not answer each.
-const resourcesTTL = 2 * time.Second
-
-// resourcesErr returns the outcome of the latest check of the streams and consumer, checking
-// again when it is older than resourcesTTL.
-func (h *health) resourcesErr(ctx context.Context) error {
-	if h.resources == nil {
-		return nil
-	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if time.Since(h.checked) > resourcesTTL {
-		ctx, cancel := context.WithTimeout(ctx, time.Second)
-		h.lastErr = h.resources(ctx)
-		cancel()
-		h.checked = time.Now()
-	}
-	return h.lastErr
+	// ready is the worker's readiness ([worker.Worker.Ready]); it never blocks on NATS.
+	ready func() error
 }
 
 func (h *health) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -61,10 +31,8 @@ func (h *health) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case !h.nc.IsConnected():
 			http.Error(w, "not ready: disconnected from NATS", http.StatusServiceUnavailable)
-		case !h.running.Load():
-			http.Error(w, "not ready: worker not consuming", http.StatusServiceUnavailable)
-		case h.resourcesErr(r.Context()) != nil:
-			http.Error(w, "not ready: "+h.resourcesErr(r.Context()).Error(), http.StatusServiceUnavailable)
+		case h.ready() != nil:
+			http.Error(w, "not ready: "+h.ready().Error(), http.StatusServiceUnavailable)
 		default:
 			_, _ = w.Write([]byte("ok\n"))
 		}
@@ -113,22 +81,6 @@ func serveHTTP(ctx context.Context, addr string, h http.Handler) (stop func(), e
 		_ = srv.Shutdown(shutdownCtx)
 		<-done
 	}, nil
-}
-
-// checkResources returns a check that the job and dead-letter streams and the shared consumer
-// exist: a worker whose consumer was deleted under it pulls nothing, and should be restarted.
-func checkResources(js jetstream.JetStream, names schema.Names) func(ctx context.Context) error {
-	return func(ctx context.Context) error {
-		for _, stream := range []string{names.JobStream(), names.DeadStream()} {
-			if _, err := js.Stream(ctx, stream); err != nil {
-				return fmt.Errorf("stream %s: %w", stream, err)
-			}
-		}
-		if _, err := js.Consumer(ctx, names.JobStream(), names.Consumer()); err != nil {
-			return fmt.Errorf("consumer %s: %w", names.Consumer(), err)
-		}
-		return nil
-	}
 }
 
 // swappable serves whichever handler was set last: the HTTP server starts before the worker is

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -258,13 +259,37 @@ func TestReadyzFollowsNATS(t *testing.T) {
 	}
 	waitFor(t, 20*time.Second, "the job sent after the outage", func() bool { return h.sb.DeliveryCount("after-outage") == 1 }, h.out)
 
-	// A worker whose consumer is deleted under it pulls nothing more: not ready.
+	// A consumer deleted under the worker is provisioned again, and the worker is ready and
+	// sending again.
 	if err := h.js.DeleteConsumer(context.Background(), "DINGQ_JOBS", "dingq-worker"); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, "/readyz not ready without the consumer", func() bool {
-		return httpGet(t, base+"/readyz") == http.StatusServiceUnavailable
+	waitFor(t, 10*time.Second, "the consumer provisioned again", func() bool {
+		return h.out.Has("resources provisioned again")
 	}, h.out)
+	waitFor(t, 10*time.Second, "/readyz ready again", func() bool { return httpGet(t, base+"/readyz") == http.StatusOK }, h.out)
+	if code, out := cli(env, cardJob("after-repair"), "send", "card"); code != 0 {
+		t.Fatalf("send: %d %s", code, out)
+	}
+	waitFor(t, 20*time.Second, "the job sent after the repair", func() bool { return h.sb.DeliveryCount("after-repair") == 1 }, h.out)
+	if !strings.Contains(h.metrics(t, base), `dingq_reprovisioned_total{resource="consumer dingq-worker"} 1`) {
+		t.Errorf("/metrics does not count the consumer provisioned again")
+	}
+}
+
+// metrics returns the text of base's /metrics.
+func (h *harness) metrics(t *testing.T, base string) string {
+	t.Helper()
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
 
 func TestSendRefusesInvalidJobsAndPublishesNothing(t *testing.T) {

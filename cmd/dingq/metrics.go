@@ -48,6 +48,14 @@ const (
 	metricOldestAge = "dingq_oldest_pending_job_age_seconds"
 	// dingq_dead_letters, gauge: dead letters stored in the dead-letter stream (kept 14 days).
 	metricDeadLetters = "dingq_dead_letters"
+	// dingq_deferrals_total{code}, counter: deliveries deferred without a send, by why: waiting
+	// for a turn (rate_limit_wait), a target DingTalk blocked (rate_limit_penalty), or the shared
+	// rate-limit state unreadable (rate_limit_unavailable: the target's jobs are held, never sent
+	// unlimited).
+	metricDeferrals = "dingq_deferrals_total"
+	// dingq_reprovisioned_total{resource}, counter: streams, buckets and consumers found missing
+	// while the worker ran and provisioned again ("stream DINGQ_DEAD", "bucket DINGQ_SENT").
+	metricReprovisioned = "dingq_reprovisioned_total"
 	// dingq_scrape_errors_total, counter: reads of JetStream's state that failed or timed out
 	// during a scrape; the gauge they would have given is left out of that scrape.
 	metricScrapeErrors = "dingq_scrape_errors_total"
@@ -83,6 +91,8 @@ type metrics struct {
 	codes    []*codeCounts          // [kind]
 	inFlight prometheus.Gauge
 	tokens   tokenCounters
+	deferred *prometheus.CounterVec
+	repaired *prometheus.CounterVec
 }
 
 // newMetrics returns the metrics of a worker on js, whose job stream, consumer and dead letters
@@ -95,6 +105,12 @@ func newMetrics(js jetstream.JetStream, cfg config.Config) *metrics {
 			[]string{"kind", "outcome"}),
 		inFlight: prometheus.NewGauge(prometheus.GaugeOpts{Name: metricInFlight,
 			Help: "Sends running now in this worker."}),
+		deferred: prometheus.NewCounterVec(prometheus.CounterOpts{Name: metricDeferrals,
+			Help: "Deliveries deferred without a send, by code (rate_limit_wait, rate_limit_penalty, rate_limit_unavailable)."},
+			[]string{"code"}),
+		repaired: prometheus.NewCounterVec(prometheus.CounterOpts{Name: metricReprovisioned,
+			Help: "Streams, buckets and consumers found missing while running and provisioned again."},
+			[]string{"resource"}),
 	}
 	duration := prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: metricSendDuration,
 		Help:    "Duration of sends, rate-limit waits included; deferred sends left out.",
@@ -114,14 +130,20 @@ func newMetrics(js jetstream.JetStream, cfg config.Config) *metrics {
 	}
 	tokens := prometheus.NewCounterFunc(prometheus.CounterOpts{Name: metricTokenFetches,
 		Help: "Refreshes of this worker's access-token caches, failed ones included."}, m.tokens.fetches)
-	m.reg.MustRegister(m.jobs, duration, codes, m.inFlight, tokens,
+	m.reg.MustRegister(m.jobs, duration, codes, m.inFlight, tokens, m.deferred, m.repaired,
 		newQueueCollector(js, schema.NewNames(cfg.SubjectPrefix)),
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 
+// repair counts a resource provisioned again while running.
+func (m *metrics) repair(resource string) { m.repaired.WithLabelValues(resource).Inc() }
+
 // outcome counts one delivery's outcome, and its code if it failed.
 func (m *metrics) outcome(o worker.Outcome) {
+	if o.Result == worker.ResultDeferred && len(o.Code) <= maxCodeLen {
+		m.deferred.WithLabelValues(o.Code).Inc() // the limiter's few codes
+	}
 	k := kindIndex(o.Kind)
 	if r := resultIndex(o.Result); r >= 0 {
 		m.jobsBy[k][r].Inc()

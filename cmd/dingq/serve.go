@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
@@ -76,12 +77,13 @@ func serve(ctx context.Context, args []string, io stdio) error {
 			return m.wrap(s), err
 		},
 		OnOutcome: func(o worker.Outcome) { m.outcome(o); st.outcome(o) },
+		OnRepair:  m.repair,
 		Validator: validator, Logger: log})
 	if err != nil {
 		return usageError{err}
 	}
 
-	h := &health{nc: nc.Conn, metrics: m.handler(), resources: checkResources(js, schema.NewNames(cfg.SubjectPrefix))}
+	h := &health{nc: nc.Conn, metrics: m.handler(), ready: w.Ready}
 	if cfg.Debug {
 		handler.set(withDebug(h))
 	} else {
@@ -91,10 +93,20 @@ func serve(ctx context.Context, args []string, io stdio) error {
 	if *demo {
 		go runDemo(ctx, js, cfg, sb, log)
 	}
-	h.running.Store(true)
-	defer h.running.Store(false)
 	err = w.Run(ctx)
-	st.flush() // the outcomes of the last sends, before the connection closes
+	// The outcomes of the last sends, and the acks and naks, before the connection closes. What
+	// cannot be flushed without NATS is said once: jobs whose acks are lost come back after the ack
+	// wait, and jobs whose outcomes are lost read pending.
+	records := st.flush(nc.Conn)
+	flushed := nc.IsConnected() && nc.FlushTimeout(5*time.Second) == nil
+	buffered, _ := nc.Buffered()
+	switch {
+	case !flushed && (records > 0 || buffered > 0):
+		log.Warn().Int("status_records", records).Int("unflushed_bytes", max(buffered, 0)).
+			Msg("stopped with status records and acks unflushed: NATS unreachable")
+	case records > 0:
+		log.Warn().Int("status_records", records).Msg("stopped with status records the status bucket did not confirm")
+	}
 	return err
 }
 

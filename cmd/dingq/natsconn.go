@@ -113,9 +113,12 @@ func waitConnected(ctx context.Context, nc *nats.Conn, cfg config.Config, log ze
 }
 
 // close flushes what the worker sent (acks, naks), closes the connection and stops the embedded
-// server.
+// server. While NATS is unreachable it does not flush, which could only wait out its timeout;
+// serve has said what is left unflushed.
 func (c *natsConn) close() {
-	_ = c.FlushTimeout(5 * time.Second)
+	if c.IsConnected() {
+		_ = c.FlushTimeout(5 * time.Second)
+	}
 	c.Close()
 	if c.srv != nil {
 		c.srv.Shutdown()

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
 
@@ -37,15 +38,20 @@ func newStatusRecorder(js jetstream.JetStream, cfg config.Config, log zerolog.Lo
 	return &statusRecorder{rec: rec}
 }
 
-// flush waits a little for the records still queued to be published, so that a stopping worker
-// does not drop the outcomes of its last sends.
-func (s *statusRecorder) flush() {
+// flush waits a little for the records still queued to be published and stored, so that a
+// stopping worker does not drop the outcomes of its last sends, and returns how many are not. While
+// NATS is unreachable (nc not connected) it does not wait: nothing could be stored, and a stopping
+// worker must not be held up for that.
+func (s *statusRecorder) flush(nc *nats.Conn) int {
 	if s.rec == nil {
-		return
+		return 0
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	_ = s.rec.Flush(ctx)
+	if nc.IsConnected() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = s.rec.Flush(ctx)
+	}
+	return s.rec.Unflushed()
 }
 
 // outcome records o if it is final. It never blocks the worker.

@@ -26,10 +26,6 @@ const (
 	// writeAckTimeout gives up on a bucket write's ack, so that a lost ack does not hold a place
 	// in the in-flight window for ever.
 	writeAckTimeout = 10 * time.Second
-	// provisionTimeout bounds one attempt to create or update the bucket.
-	provisionTimeout = 10 * time.Second
-	// provisionEvery spaces the attempts while the bucket cannot be provisioned.
-	provisionEvery = time.Minute
 	// warnEvery spaces the warnings about dropped and failed records.
 	warnEvery = time.Minute
 )
@@ -38,10 +34,10 @@ const (
 type Config struct {
 	// Names derives the event subjects and the bucket's name. Default prefix "dingq".
 	Names schema.Names
-	// TTL is how long the bucket keeps a record. Default 24 h (`dingq serve` passes
-	// DINGQ_SENT_TTL).
+	// TTL is how long the bucket keeps a record, when [Recorder.EnsureBucket] creates it.
+	// Default 24 h (`dingq serve` passes DINGQ_SENT_TTL).
 	TTL time.Duration
-	// Replicas of the bucket. Default 1.
+	// Replicas of the bucket, when [Recorder.EnsureBucket] creates it. Default 1.
 	Replicas int
 	// Buffer is how many records may wait to be published; a record beyond it is dropped and
 	// counted. Default 4096.
@@ -76,8 +72,16 @@ type Stats struct {
 // Recorder publishes records and writes them to the status bucket, off the caller's goroutine.
 // [Recorder.Record] never blocks: records queue in a bounded buffer that one goroutine at a time
 // drains, started when there is work and gone when there is none, so a Recorder needs no
-// stopping. It creates the bucket itself, at once and (while that fails) once a minute: a
-// worker whose NATS user may not touch the bucket still delivers, with events only. Safe for
+// stopping.
+//
+// It does not create the bucket, and never holds a write back for want of having seen it: the
+// worker provisions the bucket at start (worker.Provision, with [BucketConfig]), or a standalone
+// user calls [Recorder.EnsureBucket]. Each write is simply published to the bucket's subject, so
+// it is stored as soon as the bucket exists, however late that is; a write made while there is
+// none (no JetStream, a cluster still electing its leaders, a NATS user that may not write) fails,
+// is counted and warned about, and the event is published all the same. An earlier recorder
+// confirmed the bucket itself first and, when that failed (as it does on a fresh cluster), dropped
+// every record for a minute although the worker had provisioned the bucket meanwhile. Safe for
 // concurrent use.
 type Recorder struct {
 	cfg      Config
@@ -91,16 +95,13 @@ type Recorder struct {
 	draining bool          // a drainer runs; it exits only once the queue is empty
 	idle     chan struct{} // closed when the drainer exits, for Flush
 
-	// Drainer state: drainers run one at a time and hand over through mu.
-	bucketReady bool
-	bucketTried time.Time
-
+	unwritten          atomic.Int64 // records queued or being drained, not yet published
 	dropped, failed    atomic.Uint64
 	dropWarn, failWarn warnLimiter
 }
 
-// NewRecorder returns a Recorder publishing on nc, and starts creating (or updating) the status
-// bucket in the background. It fails only on a configuration nats.go refuses.
+// NewRecorder returns a Recorder publishing on nc. It fails only on a configuration nats.go
+// refuses.
 func NewRecorder(nc *nats.Conn, cfg Config) (*Recorder, error) {
 	cfg = cfg.withDefaults()
 	r := &Recorder{cfg: cfg, nc: nc, kvPrefix: "$KV." + cfg.Names.StatusBucket() + "."}
@@ -112,9 +113,18 @@ func NewRecorder(nc *nats.Conn, cfg Config) (*Recorder, error) {
 		return nil, fmt.Errorf("status recorder: %w", err)
 	}
 	r.js = js
-	r.draining = true
-	go r.drain()
 	return r, nil
+}
+
+// EnsureBucket creates the status bucket, or updates it to the configured TTL and replicas, for a
+// Recorder used without a worker. A worker's recorder does not need it: the worker provisions the
+// bucket at start. Records do not wait for it either way.
+func (r *Recorder) EnsureBucket(ctx context.Context) error {
+	bc := BucketConfig(r.cfg.Names, r.cfg.TTL, r.cfg.Replicas)
+	if _, err := r.js.CreateOrUpdateKeyValue(ctx, bc); err != nil {
+		return fmt.Errorf("provision the status bucket %s: %w", bc.Bucket, err)
+	}
+	return nil
 }
 
 // Record hands rec over to be published and kept. It never blocks: when the buffer is full, rec
@@ -127,6 +137,7 @@ func (r *Recorder) Record(rec Record) {
 		return
 	}
 	r.queue = append(r.queue, rec)
+	r.unwritten.Add(1)
 	start := !r.draining
 	r.draining = true
 	r.mu.Unlock()
@@ -163,6 +174,13 @@ func (r *Recorder) Flush(ctx context.Context) error {
 	return r.nc.FlushWithContext(ctx)
 }
 
+// Unflushed returns how many records handed over are not yet published, or whose bucket write
+// JetStream has not yet acknowledged: what would be lost if the connection closed now. Records
+// dropped or failed are not among them.
+func (r *Recorder) Unflushed() int {
+	return int(r.unwritten.Load()) + r.js.PublishAsyncPending()
+}
+
 // Stats returns the counts so far.
 func (r *Recorder) Stats() Stats {
 	return Stats{Dropped: r.dropped.Load(), Failed: r.failed.Load()}
@@ -170,7 +188,6 @@ func (r *Recorder) Stats() Stats {
 
 // drain publishes queued records until the queue is empty, then exits.
 func (r *Recorder) drain() {
-	r.ensureBucket()
 	var done []Record
 	for {
 		r.mu.Lock()
@@ -191,14 +208,16 @@ func (r *Recorder) drain() {
 		r.mu.Unlock()
 		for _, rec := range batch {
 			r.write(rec)
+			r.unwritten.Add(-1)
 		}
 		clear(batch)
 		done = batch
 	}
 }
 
-// write publishes rec's event and, when the bucket is there and the in-flight window has room,
-// its bucket write, without waiting for either.
+// write publishes rec's event and, when the in-flight window has room, its bucket write, without
+// waiting for either. A write the bucket cannot take fails later, in the publisher's error
+// handler.
 func (r *Recorder) write(rec Record) {
 	rec.At = rec.At.UTC().Truncate(time.Millisecond)
 	data, err := json.Marshal(rec)
@@ -209,35 +228,14 @@ func (r *Recorder) write(rec Record) {
 	if err := r.nc.Publish(r.cfg.Names.EventSubject(subjectToken(rec.Kind), rec.Outcome), data); err != nil {
 		r.fail(err)
 	}
-	switch {
-	case !r.bucketReady:
-		r.drop("the status bucket is not provisioned")
-	case r.js.PublishAsyncPending() >= r.cfg.MaxInFlight:
+	if r.js.PublishAsyncPending() >= r.cfg.MaxInFlight {
 		r.drop("too many status writes wait for JetStream")
-	default:
-		m := &nats.Msg{Subject: r.kvPrefix + keyPart(rec.Kind) + "." + keyPart(rec.JobID), Data: data} // Key, in one allocation
-		if _, err := r.js.PublishMsgAsync(m); err != nil {
-			r.fail(err)
-		}
-	}
-}
-
-// ensureBucket creates or updates the bucket unless that is done or was tried within the last
-// provisionEvery.
-func (r *Recorder) ensureBucket() {
-	if r.bucketReady || !r.bucketTried.IsZero() && time.Since(r.bucketTried) < provisionEvery {
 		return
 	}
-	r.bucketTried = time.Now()
-	ctx, cancel := context.WithTimeout(context.Background(), provisionTimeout)
-	defer cancel()
-	bc := BucketConfig(r.cfg.Names, r.cfg.TTL, r.cfg.Replicas)
-	if _, err := r.js.CreateOrUpdateKeyValue(ctx, bc); err != nil {
-		r.cfg.Logger.Warn().Err(err).Str("bucket", bc.Bucket).
-			Msg("cannot provision the status bucket; outcome events are published, dingq status reads pending; retrying in a minute")
-		return
+	m := &nats.Msg{Subject: r.kvPrefix + keyPart(rec.Kind) + "." + keyPart(rec.JobID), Data: data} // Key, in one allocation
+	if _, err := r.js.PublishMsgAsync(m); err != nil {
+		r.fail(err)
 	}
-	r.bucketReady = true
 }
 
 func (r *Recorder) drop(cause string) {
@@ -248,10 +246,13 @@ func (r *Recorder) drop(cause string) {
 	}
 }
 
+// fail counts a refused event or write. The warning names the bucket: a write refused with no
+// stream response means that it does not exist (yet).
 func (r *Recorder) fail(err error) {
 	n := r.failed.Add(1)
 	if r.failWarn.allow() {
-		r.cfg.Logger.Warn().Err(err).Uint64("failed", n).Msg("status events or writes failed")
+		r.cfg.Logger.Warn().Err(err).Uint64("failed", n).Str("bucket", r.cfg.Names.StatusBucket()).
+			Msg("status events or writes failed")
 	}
 }
 

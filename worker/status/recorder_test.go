@@ -70,6 +70,9 @@ func TestRecorderPublishesEventsAndKeepsTheLatestRecord(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := r.EnsureBucket(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	at := time.Date(2026, 11, 22, 10, 0, 0, 123e6, time.FixedZone("CST", 8*3600))
 	r.Record(status.Record{JobID: "order-1", Kind: "card", Outcome: status.OutcomeSent, Attempts: 1, At: at, StreamSeq: 7})
 	r.Record(status.Record{JobID: "order 2/ü", Kind: "card", Outcome: status.OutcomeRejected, Code: "chatbotNotInstall",
@@ -130,9 +133,9 @@ func TestLookupBeforeAnyRecorder(t *testing.T) {
 	}
 }
 
-// Without JetStream (or without the permission to create the bucket) a recorder still publishes
-// events, and counts the bucket writes it drops.
-func TestRecorderWithoutJetStreamPublishesEventsOnly(t *testing.T) {
+// startWithoutJetStream starts a server whose JetStream is off, and connects to it.
+func startWithoutJetStream(t *testing.T) (*server.Server, *nats.Conn) {
+	t.Helper()
 	srv, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: server.RANDOM_PORT, NoSigs: true})
 	if err != nil {
 		t.Fatal(err)
@@ -147,6 +150,13 @@ func TestRecorderWithoutJetStreamPublishesEventsOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(nc.Close)
+	return srv, nc
+}
+
+// Without JetStream (or without the bucket, or the permission to write to it) a recorder still
+// publishes events, and counts the bucket writes that fail.
+func TestRecorderWithoutJetStreamPublishesEventsOnly(t *testing.T) {
+	_, nc := startWithoutJetStream(t)
 	sub, err := nc.SubscribeSync("dingq.events.>")
 	if err != nil {
 		t.Fatal(err)
@@ -160,8 +170,51 @@ func TestRecorderWithoutJetStreamPublishesEventsOnly(t *testing.T) {
 	if subject, _ := nextEvent(t, sub); subject != "dingq.events.robot.sent" {
 		t.Errorf("event on %s", subject)
 	}
-	if s := r.Stats(); s.Dropped != 1 {
-		t.Errorf("stats = %+v, want the bucket write dropped", s)
+	if s := r.Stats(); s != (status.Stats{Failed: 1}) {
+		t.Errorf("stats = %+v, want the bucket write failed", s)
+	}
+	if n := r.Unflushed(); n != 0 {
+		t.Errorf("%d records unflushed after Flush, want none", n)
+	}
+}
+
+// A recorder started before its bucket exists, before JetStream is even there (a fresh cluster
+// still electing its leaders), stores its records from the moment someone else (the worker)
+// creates the bucket: it never drops a record for want of having confirmed the bucket itself.
+func TestRecorderStoresRecordsOnceSomeoneElseCreatesTheBucket(t *testing.T) {
+	srv, nc := startWithoutJetStream(t)
+	names := schema.NewNames("late")
+	r, err := status.NewRecorder(nc, status.Config{Names: names})
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Now()
+	r.Record(status.Record{JobID: "too-early", Kind: "card", Outcome: status.OutcomeSent, Attempts: 1, At: at})
+	flush(t, r)
+	if s := r.Stats(); s != (status.Stats{Failed: 1}) {
+		t.Errorf("stats = %+v, want the write made before the bucket existed failed", s)
+	}
+
+	if err := srv.EnableJetStream(&server.JetStreamConfig{StoreDir: t.TempDir()}); err != nil {
+		t.Fatal(err)
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := js.CreateKeyValue(ctx, status.BucketConfig(names, time.Hour, 1)); err != nil {
+		t.Fatal(err)
+	}
+	r.Record(status.Record{JobID: "in-time", Kind: "card", Outcome: status.OutcomeSent, Attempts: 1, At: at, StreamSeq: 3})
+	flush(t, r)
+	recs, err := status.Lookup(ctx, js, names, []string{"card"}, "in-time")
+	if err != nil || len(recs) != 1 || recs[0].StreamSeq != 3 {
+		t.Fatalf("Lookup of the record made once the bucket existed = %+v, %v; want it stored (stats %+v)", recs, err, r.Stats())
+	}
+	if s := r.Stats(); s != (status.Stats{Failed: 1}) {
+		t.Errorf("stats = %+v, want only the early write failed", s)
 	}
 }
 

@@ -60,9 +60,7 @@ func Provision(ctx context.Context, js jetstream.JetStream, cfg Config) (*Resour
 		{&res.Sent, sentBucketConfig(cfg)},
 		{&res.Limits, ratelimit.BucketConfig(cfg.Names.LimitBucket(), cfg.Replicas)},
 		{&res.Tokens, token.SharedBucketConfig(cfg.Names.TokenBucket(), cfg.Replicas)},
-		// Created here, with the rest, so that it exists from the start; the status recorder
-		// would otherwise create it on the first outcome, and on a fresh cluster retry only a
-		// minute later.
+		// The status recorder only writes to it: it must exist before the first outcome.
 		{&res.Status, status.BucketConfig(cfg.Names, cfg.SentTTL, cfg.Replicas)},
 	}
 	var err error

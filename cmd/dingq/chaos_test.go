@@ -154,11 +154,12 @@ func TestChaosEveryJobEndsExactlyOnce(t *testing.T) {
 			robotTimes[d.Robot] = append(robotTimes[d.Robot], d.At)
 		}
 	}
-	// 20 a minute is a turn every 3.06 s: the schedule survives its bucket's deletion.
+	// 20 a minute is a turn every 3.06 s, each usable up to 0.6 s late (half the 2 % margin):
+	// the schedule survives its bucket's deletion.
 	for r, at := range robotTimes {
 		slices.SortFunc(at, time.Time.Compare)
 		for i := 1; i < len(at); i++ {
-			if gap := at[i].Sub(at[i-1]); gap < 2900*time.Millisecond {
+			if gap := at[i].Sub(at[i-1]); gap < 2400*time.Millisecond {
 				t.Errorf("robot %s: messages %d and %d %v apart, under its 20/min turn", r, i-1, i, gap)
 			}
 		}

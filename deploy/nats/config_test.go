@@ -281,14 +281,18 @@ func TestWorkerMovesAStrandedJobWithItsPermissions(t *testing.T) {
 	if _, err := pc.js.Publish(ctx, names.SendSubject(schema.KindCard), []byte(cardJob("stranded"))); err != nil {
 		t.Fatal(err)
 	}
-	var maxDeliver int
-	for _, c := range srv.stream(t, names.JobStream()).Consumer {
-		if c.Name == names.Consumer() {
-			maxDeliver = c.Config.MaxDeliver
-		}
+	// A consumer as an older dingq provisioned it, with a MaxDeliver: every delivery JetStream
+	// allows ends without a decision, as if each worker died mid-send.
+	info, err := res.Jobs.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
 	}
-	// Every delivery JetStream allows ends without a decision, as if each worker died mid-send.
-	for range maxDeliver {
+	legacy := info.Config
+	legacy.MaxDeliver = 3
+	if _, err := wc.js.UpdateConsumer(ctx, names.JobStream(), legacy); err != nil {
+		t.Fatal(err)
+	}
+	for range legacy.MaxDeliver {
 		batch, err := res.Jobs.Fetch(1, jetstream.FetchMaxWait(5*time.Second))
 		if err != nil {
 			t.Fatal(err)

@@ -1,12 +1,10 @@
 package worker_test
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
 	"fmt"
-	"net"
 	"strings"
 	"testing"
 	"time"
@@ -18,41 +16,8 @@ import (
 	"github.com/dingq/dingq/schema"
 	"github.com/dingq/dingq/worker"
 	"github.com/dingq/dingq/worker/embedded"
+	"github.com/dingq/dingq/worker/workertest"
 )
-
-// rawPublish publishes on the bare NATS protocol, as a client in another language may: an HPUB
-// whose header block is hdr as given, which nats.go would refuse to send. It returns once the
-// server answered the PING that follows, so the publish was read.
-func rawPublish(t *testing.T, srv *embedded.Server, subject, hdr string, body []byte) {
-	t.Helper()
-	c, err := net.Dial("tcp", srv.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if err := c.SetDeadline(time.Now().Add(10 * time.Second)); err != nil {
-		t.Fatal(err)
-	}
-	r := bufio.NewReader(c)
-	if _, err := r.ReadString('\n'); err != nil { // INFO
-		t.Fatal(err)
-	}
-	block := "NATS/1.0\r\n" + hdr + "\r\n"
-	fmt.Fprintf(c, "CONNECT {\"verbose\":false,\"pedantic\":false,\"headers\":true}\r\nHPUB %s %d %d\r\n%s%s\r\nPING\r\n",
-		subject, len(block), len(block)+len(body), block, body)
-	for {
-		line, err := r.ReadString('\n')
-		if err != nil {
-			t.Fatalf("raw publish: %v", err)
-		}
-		if strings.HasPrefix(line, "-ERR") {
-			t.Fatalf("raw publish: %s", line)
-		}
-		if strings.HasPrefix(line, "PONG") {
-			return
-		}
-	}
-}
 
 // A producer on another client can send header names nats.go will not publish ("X-Trace/Id",
 // a space, a non-ASCII byte). The job's letter could not be published, and the job stayed in
@@ -63,7 +28,7 @@ func TestJobWithHeaderNamesNATSGoRefusesIsDeadLettered(t *testing.T) {
 		t.Fatal(err)
 	}
 	hdr := "Nats-Msg-Id: raw-1\r\nX-Trace/Id: 42\r\nX Span: 7\r\nTr\xc3\xa4ce: x\r\nX-Team: billing\r\nX-Odd: a\x01b\r\n"
-	rawPublish(t, e.srv, "dingq.send.card", hdr, []byte(`{"cardTemplateId":"x"}`))
+	workertest.RawPublish(t, e.srv.Addr().String(), "dingq.send.card", hdr, []byte(`{"cardTemplateId":"x"}`))
 	e.waitFor(5*time.Second, "the raw job stored", func() bool { return e.streamMsgs(names.JobStream()) == 1 })
 
 	e.run(testConfig(), dispatcher.SenderFunc(func(context.Context, dispatcher.Job) error { return nil }))

@@ -1,13 +1,11 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
-	"net"
 	"slices"
 	"strings"
 	"testing"
@@ -18,7 +16,6 @@ import (
 	"github.com/dingq/dingq/dispatcher/sandbox"
 	"github.com/dingq/dingq/schema"
 	"github.com/dingq/dingq/worker/deadletters"
-	"github.com/dingq/dingq/worker/embedded"
 	"github.com/dingq/dingq/worker/workertest"
 )
 
@@ -230,40 +227,6 @@ func TestDLQReplayKeepsALetterWhoseReplayIDAnotherMessageHolds(t *testing.T) {
 	}
 }
 
-// rawPublish publishes on the bare NATS protocol, as a client in another language may: an HPUB
-// whose header block is hdr as given, which nats.go would refuse to send. It returns once the
-// server answered the PING that follows, so the publish was read.
-func rawPublish(t *testing.T, srv *embedded.Server, subject, hdr string, body []byte) {
-	t.Helper()
-	c, err := net.Dial("tcp", srv.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if err := c.SetDeadline(time.Now().Add(10 * time.Second)); err != nil {
-		t.Fatal(err)
-	}
-	r := bufio.NewReader(c)
-	if _, err := r.ReadString('\n'); err != nil { // INFO
-		t.Fatal(err)
-	}
-	block := "NATS/1.0\r\n" + hdr + "\r\n"
-	fmt.Fprintf(c, "CONNECT {\"verbose\":false,\"pedantic\":false,\"headers\":true}\r\nHPUB %s %d %d\r\n%s%s\r\nPING\r\n",
-		subject, len(block), len(block)+len(body), block, body)
-	for {
-		line, err := r.ReadString('\n')
-		if err != nil {
-			t.Fatalf("raw publish: %v", err)
-		}
-		if strings.HasPrefix(line, "-ERR") {
-			t.Fatalf("raw publish: %s", line)
-		}
-		if strings.HasPrefix(line, "PONG") {
-			return
-		}
-	}
-}
-
 // Two jobs whose letters a worker had to trim: one with header names nats.go will not publish,
 // one that filled the max payload. show says what was left out, list marks them, and a replay of
 // the truncated one is refused, the dead letter kept.
@@ -271,7 +234,7 @@ func TestDLQShowListAndReplayOfTrimmedLetters(t *testing.T) {
 	h := newHarness(t)
 	env := h.env()
 	h.start(env)
-	rawPublish(t, h.srv, "dingq.send.card", "Nats-Msg-Id: raw-1\r\nX-Trace/Id: 42\r\nX-Odd: a\x1b[2Jb\r\n", []byte(`{"cardTemplateId":"x"}`))
+	workertest.RawPublish(t, h.srv.Addr().String(), "dingq.send.card", "Nats-Msg-Id: raw-1\r\nX-Trace/Id: 42\r\nX-Odd: a\x1b[2Jb\r\n", []byte(`{"cardTemplateId":"x"}`))
 	big := nats.NewMsg("dingq.send.card")
 	big.Header.Set(schema.HeaderMsgID, "big-1")
 	block := len("NATS/1.0\r\n" + schema.HeaderMsgID + ": big-1\r\n\r\n")

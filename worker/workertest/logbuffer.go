@@ -1,6 +1,6 @@
 // Package workertest helps the tests of dingq's worker and command: a log sink that many
 // goroutines write to and that a test queries by event, the way an operator reads dingq's JSON
-// logs.
+// logs; and a publish on the bare NATS protocol, for headers nats.go would refuse to send.
 package workertest
 
 import (

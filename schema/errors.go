@@ -5,6 +5,9 @@ package schema
 const (
 	// CodeUnknownKind: the job's kind is none of [Kinds].
 	CodeUnknownKind = "unknown_kind"
+	// CodeAppHeader: the job carries a Dingq-App header that names an app other than its
+	// subject's. The app comes from the subject ([Names.SendSubjectFor]).
+	CodeAppHeader = "app_header"
 	// CodeEmptyBody: the body is empty.
 	CodeEmptyBody = "empty_body"
 	// CodeTooLarge: the body is larger than [ValidatorConfig.MaxBodyBytes].

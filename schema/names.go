@@ -31,15 +31,19 @@ func ParseKind(s string) (Kind, error) {
 // DefaultPrefix is the subject prefix used when none is configured.
 const DefaultPrefix = "dingq"
 
-// ConsumerName is the durable pull consumer that every worker shares.
+// ConsumerName is the durable pull consumer that workers before per-kind consumers shared. A
+// worker that finds it on a job stream deletes it: its deliveries would overlap the per-kind
+// consumers' (see [Names.ConsumerFor]).
 const ConsumerName = "dingq-worker"
 
 // Headers a producer may set on a job.
 const (
 	// HeaderMsgID is JetStream's deduplication header; when set, it is also the job id.
 	HeaderMsgID = "Nats-Msg-Id"
-	// HeaderApp names the worker's credential profile (DingTalk app and kdocs token) to send
-	// the job with; absent, the default profile.
+	// HeaderApp named the credential profile to send a job with before the app came from the
+	// job's subject ([Names.SendSubjectFor]). NATS cannot restrict a header's value, so a worker
+	// no longer reads it: a job that carries it with an app other than "default" is invalid, and
+	// the dead letter says which subject to publish to instead.
 	HeaderApp = "Dingq-App"
 )
 
@@ -101,8 +105,63 @@ func (n Names) prefix() string {
 	return n.Prefix
 }
 
-// SendSubject is where producers publish jobs of kind k, e.g. "dingq.send.card".
+// SendSubject is where producers publish jobs of kind k for the default app, e.g.
+// "dingq.send.card".
 func (n Names) SendSubject(k Kind) string { return n.prefix() + ".send." + string(k) }
+
+// SendSubjectFor is where producers publish jobs of kind k for app, e.g. "dingq.send.card.sales";
+// for app "" (the default app), [Names.SendSubject]. The app is part of the subject so that NATS
+// permissions decide which producer may send with which app's credentials.
+func (n Names) SendSubjectFor(k Kind, app string) string {
+	if app == "" {
+		return n.SendSubject(k)
+	}
+	return n.SendSubject(k) + "." + app
+}
+
+// JobSubjects are app's job stream's subjects: one per kind, e.g. "dingq.send.card.sales". A
+// publish to a kind or app no stream holds is refused by NATS, so no job waits where no worker
+// looks.
+func (n Names) JobSubjects(app string) []string {
+	subjects := make([]string, 0, len(Kinds()))
+	for _, k := range Kinds() {
+		subjects = append(subjects, n.SendSubjectFor(k, app))
+	}
+	return subjects
+}
+
+// AppOfJobStream returns the app whose job stream is named stream: "" for [Names.JobStream],
+// "sales" for "DINGQ_JOBS_SALES". ok is false for a name that is no job stream's.
+func (n Names) AppOfJobStream(stream string) (app string, ok bool) {
+	if stream == n.JobStream() {
+		return "", true
+	}
+	rest, found := strings.CutPrefix(stream, n.JobStream()+"_")
+	if !found || ValidateApp(strings.ToLower(rest)) != nil {
+		return "", false
+	}
+	return strings.ToLower(rest), true
+}
+
+// ParseJobSubject returns the kind and app of a job subject: "dingq.send.card" is KindCard for
+// the default app (""), "dingq.send.robot.sales" KindRobot for app "sales".
+func (n Names) ParseJobSubject(subject string) (Kind, string, error) {
+	rest, ok := strings.CutPrefix(subject, n.prefix()+".send.")
+	if !ok {
+		return "", "", fmt.Errorf("subject %q is not a job subject (want %s.send.<kind>[.<app>])", subject, n.prefix())
+	}
+	kindName, app, _ := strings.Cut(rest, ".")
+	k, err := ParseKind(kindName)
+	if err != nil {
+		return "", "", err
+	}
+	if app != "" {
+		if err := ValidateApp(app); err != nil {
+			return "", "", err
+		}
+	}
+	return k, app, nil
+}
 
 // DeadSubject is where dead letters of kind k go, e.g. "dingq.dead.card".
 func (n Names) DeadSubject(k Kind) string { return n.prefix() + ".dead." + string(k) }
@@ -113,14 +172,30 @@ func (n Names) SendSubjects() string { return n.prefix() + ".send.>" }
 // DeadSubjects is the dead-letter stream's subject filter, e.g. "dingq.dead.>".
 func (n Names) DeadSubjects() string { return n.prefix() + ".dead.>" }
 
-// JobStream is the work-queue stream of jobs, e.g. "DINGQ_JOBS".
+// JobStream is the work-queue stream of the default app's jobs, e.g. "DINGQ_JOBS".
 func (n Names) JobStream() string { return n.streamPrefix() + "_JOBS" }
+
+// JobStreamFor is app's work-queue stream, e.g. "DINGQ_JOBS_SALES"; for app "", [Names.JobStream].
+// Each app has its own stream, and so its own Nats-Msg-Id window and its own size limit: one
+// producer can neither pre-empt another's job ids nor fill the store for the others.
+func (n Names) JobStreamFor(app string) string {
+	if app == "" {
+		return n.JobStream()
+	}
+	return n.JobStream() + "_" + strings.ToUpper(app)
+}
 
 // DeadStream is the dead-letter stream, e.g. "DINGQ_DEAD".
 func (n Names) DeadStream() string { return n.streamPrefix() + "_DEAD" }
 
-// Consumer is the durable consumer's name, the same for every prefix.
+// Consumer is the name of the consumer workers shared before per-kind consumers; see
+// [ConsumerName].
 func (n Names) Consumer() string { return ConsumerName }
+
+// ConsumerFor is the durable pull consumer of kind k's jobs on every job stream, shared by all
+// workers, e.g. "dingq-worker-card". One consumer per kind keeps each kind's window and order to
+// itself: a flood of robot jobs waiting for their turns never holds a card back.
+func (n Names) ConsumerFor(k Kind) string { return ConsumerName + "-" + string(k) }
 
 // streamPrefix upper-cases the prefix and replaces the characters a stream name may not hold.
 func (n Names) streamPrefix() string {
@@ -142,6 +217,37 @@ func (n Names) KindOf(subject string) (Kind, error) {
 	return ParseKind(subject[i+1:])
 }
 
+// DefaultApp names the default app where a name is needed (a profile, a metric label); its jobs'
+// subjects carry no app.
+const DefaultApp = "default"
+
+// ValidateApp reports whether app can name an app in a job subject and a stream: 1 to 32 lower-case
+// letters, digits and underscores, and not [DefaultApp].
+func ValidateApp(app string) error {
+	if app == "" || len(app) > 32 {
+		return fmt.Errorf("app name %q: want 1 to 32 characters", app)
+	}
+	if app == DefaultApp {
+		return fmt.Errorf("app name %q names the default app, whose subjects carry no app", app)
+	}
+	for _, r := range app {
+		if !(r == '_' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z') {
+			return fmt.Errorf("app name %q may hold only lower-case letters, digits and '_'", app)
+		}
+	}
+	return nil
+}
+
+// QualifiedID is the job id dingq reports and keys a job by: the producer's id, prefixed with its
+// app and ':' for an app other than the default ("sales:order-8812"), so that two apps' ids never
+// meet in the status bucket, a dead letter's id or a robot message's msgUuid.
+func QualifiedID(app, id string) string {
+	if app == "" {
+		return id
+	}
+	return app + ":" + id
+}
+
 // ValidatePrefix reports whether p can start a subject: non-empty, and made of letters, digits,
 // '-' and '_' in dot-separated tokens.
 func ValidatePrefix(p string) error {
@@ -161,22 +267,8 @@ func ValidatePrefix(p string) error {
 	return nil
 }
 
-// AdvisoryConsumer is the durable consumer through which workers take the max-deliveries
-// advisories of the job consumer.
-const AdvisoryConsumer = "dingq-advisories"
-
 // SentBucket is the key-value bucket that remembers which jobs were sent, e.g. "DINGQ_SENT".
 func (n Names) SentBucket() string { return n.streamPrefix() + "_SENT" }
-
-// AdvisoryStream keeps the job consumer's max-deliveries advisories until a worker has moved the
-// stranded job to the dead letters, e.g. "DINGQ_ADVISORIES".
-func (n Names) AdvisoryStream() string { return n.streamPrefix() + "_ADVISORIES" }
-
-// MaxDeliveriesSubject is the advisory JetStream publishes when a job of the job stream reaches
-// the consumer's MaxDeliver without an ack.
-func (n Names) MaxDeliveriesSubject() string {
-	return "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES." + n.JobStream() + "." + n.Consumer()
-}
 
 // LimitBucket is the key-value bucket where every worker shares the rate limits' state: per
 // app and API, and per robot webhook, the next free send time and any penalty DingTalk imposed.

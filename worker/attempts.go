@@ -57,7 +57,7 @@ func (w *Worker) stateMayBeLost(j job) bool {
 // not take it, the watchdog is asked to check the bucket.
 func (w *Worker) saveState(d *delivery, s jobState, what string) {
 	d.state = s
-	w.states.store(d.job, s, w.cfg.MaxAckPending)
+	w.states.store(d.job, s)
 	if err := w.res.sentRecord().setState(d.job, s); err != nil {
 		w.kickWatchdog()
 		w.stateWarn.event(w.log).Err(err).Str("job_id", d.id).Str("what", what).
@@ -82,16 +82,19 @@ func merge(a, b jobState) jobState {
 }
 
 // stateCache holds the job states this process wrote, by job instance, until their jobs are
-// done here. A job finished by another worker leaves its entry behind; past limit entries the
-// cache starts afresh, since it is only a fallback for the bucket. It costs one atomic load per
-// settled job while empty.
+// done here. A job finished by another worker leaves its entry behind; past stateCacheMax entries
+// the cache starts afresh, since it is only a fallback for the bucket: a worker deferring a flood
+// of jobs keeps at most that many (a few MiB). It costs one atomic load per settled job while
+// empty.
 type stateCache struct {
 	n atomic.Int64
 	m sync.Map // instance -> jobState
 }
 
-func (c *stateCache) store(j job, s jobState, limit int) {
-	if c.n.Load() > int64(limit) {
+const stateCacheMax = 16384
+
+func (c *stateCache) store(j job, s jobState) {
+	if c.n.Load() > stateCacheMax {
 		c.m.Clear()
 		c.n.Store(0)
 	}

@@ -26,9 +26,16 @@ type Config struct {
 	// AckWait is how long JetStream waits for an ack before redelivering; a send that runs
 	// longer signals progress every AckWait/3. Default 30 s.
 	AckWait time.Duration
-	// MaxAckPending caps the jobs handed out and not yet acked across all workers, including
-	// jobs waiting out a retry delay. Default 20,000.
-	MaxAckPending int
+	// Apps names the apps besides the default one whose jobs this worker sends: each has its own
+	// job stream (see [schema.Names.JobStreamFor]) and subjects "<prefix>.send.<kind>.<app>".
+	// Each name passes [schema.ValidateApp]. Default none.
+	Apps []string
+	// JobStreamMaxBytes caps each job stream's size; a full stream refuses new jobs, and their
+	// producers see the refusal. Default 1 GiB per stream.
+	JobStreamMaxBytes int64
+	// DeadStreamMaxBytes caps the dead-letter stream's size; once it is full, jobs that fail stay
+	// in their job stream, retried, until an operator makes room. Default 1 GiB.
+	DeadStreamMaxBytes int64
 	// DuplicateWindow is how long the job stream remembers a Nats-Msg-Id to drop a duplicate
 	// publish. Default 10 min.
 	DuplicateWindow time.Duration
@@ -47,16 +54,17 @@ type Config struct {
 
 // Defaults of [Config].
 const (
-	DefaultConcurrency      = 64
-	DefaultMaxAttempts      = 8
-	DefaultBackoffInitial   = time.Second
-	DefaultBackoffMax       = 5 * time.Minute
-	DefaultAckWait          = 30 * time.Second
-	DefaultMaxAckPending    = 20000
-	DefaultDuplicateWindow  = 10 * time.Minute
-	DefaultSentTTL          = 24 * time.Hour
-	DefaultDeadLetterMaxAge = 14 * 24 * time.Hour
-	DefaultShutdownTimeout  = 25 * time.Second
+	DefaultConcurrency        = 64
+	DefaultMaxAttempts        = 8
+	DefaultBackoffInitial     = time.Second
+	DefaultBackoffMax         = 5 * time.Minute
+	DefaultAckWait            = 30 * time.Second
+	DefaultJobStreamMaxBytes  = 1 << 30
+	DefaultDeadStreamMaxBytes = 1 << 30
+	DefaultDuplicateWindow    = 10 * time.Minute
+	DefaultSentTTL            = 24 * time.Hour
+	DefaultDeadLetterMaxAge   = 14 * 24 * time.Hour
+	DefaultShutdownTimeout    = 25 * time.Second
 )
 
 func (c Config) withDefaults() Config {
@@ -65,7 +73,8 @@ func (c Config) withDefaults() Config {
 	setDefault(&c.BackoffInitial, DefaultBackoffInitial)
 	setDefault(&c.BackoffMax, DefaultBackoffMax)
 	setDefault(&c.AckWait, DefaultAckWait)
-	setDefault(&c.MaxAckPending, DefaultMaxAckPending)
+	setDefault(&c.JobStreamMaxBytes, DefaultJobStreamMaxBytes)
+	setDefault(&c.DeadStreamMaxBytes, DefaultDeadStreamMaxBytes)
 	setDefault(&c.DuplicateWindow, DefaultDuplicateWindow)
 	setDefault(&c.SentTTL, DefaultSentTTL)
 	setDefault(&c.DeadLetterMaxAge, DefaultDeadLetterMaxAge)
@@ -74,7 +83,7 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-func setDefault[T int | time.Duration](v *T, def T) {
+func setDefault[T int | int64 | time.Duration](v *T, def T) {
 	if *v == 0 {
 		*v = def
 	}
@@ -94,8 +103,17 @@ func (c Config) validate() error {
 	if c.AckWait < time.Second {
 		errs = append(errs, fmt.Errorf("ack wait %v: must be at least 1s", c.AckWait))
 	}
-	if c.MaxAckPending < c.Concurrency {
-		errs = append(errs, fmt.Errorf("max ack pending %d: must be at least the concurrency %d", c.MaxAckPending, c.Concurrency))
+	if c.JobStreamMaxBytes < 1<<20 || c.DeadStreamMaxBytes < 1<<20 {
+		errs = append(errs, fmt.Errorf("stream max bytes %d (jobs), %d (dead letters): must be at least 1 MiB", c.JobStreamMaxBytes, c.DeadStreamMaxBytes))
+	}
+	seen := map[string]bool{}
+	for _, app := range c.Apps {
+		if err := schema.ValidateApp(app); err != nil {
+			errs = append(errs, err)
+		} else if seen[app] {
+			errs = append(errs, fmt.Errorf("app %q named twice", app))
+		}
+		seen[app] = true
 	}
 	if c.Replicas < 1 || c.Replicas > 5 {
 		errs = append(errs, fmt.Errorf("replicas %d: must be 1 to 5", c.Replicas))

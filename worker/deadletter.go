@@ -72,7 +72,7 @@ func (w *Worker) publishDeadLetter(j job, f failure) (code string, status int, e
 	ctx, cancel := context.WithTimeout(context.Background(), deadLetterTimeout)
 	defer cancel()
 	l := deadLetterMsg(w.cfg.Names, j, f, code, status)
-	l.Header.Set(jetstream.MsgIDHeader, "dead-"+w.cfg.Names.JobStream()+"-"+j.instance())
+	l.Header.Set(jetstream.MsgIDHeader, "dead-"+w.cfg.Names.JobStreamFor(j.app)+"-"+j.instance())
 	if limit := w.js.Conn().MaxPayload(); limit > 0 { // 0 only before the first connection
 		if err := l.fit(limit); err != nil {
 			return code, status, err

@@ -74,8 +74,6 @@ func failureCode(err error) (code string, httpStatus int) {
 		return "panic", 0
 	case errors.Is(err, errNoOutcome):
 		return "no_outcome", 0
-	case errors.Is(err, errMaxDeliveries):
-		return "max_deliveries", 0
 	}
 	return "transport", 0
 }

@@ -2,7 +2,9 @@ package worker_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -52,7 +54,7 @@ func TestRedeliveryOfASentJobIsAckedWithoutSending(t *testing.T) {
 	}
 	e.publish(schema.KindCard, card("acklost-1"), nil)
 	// The first delivery was sent, and the worker recorded it, but its ack never arrived.
-	seq := nakTimes(t, res.Jobs, 1)
+	seq := nakTimes(t, res.Queue("", schema.KindCard).Consumer, 1)
 	if _, err := res.Sent.Put(context.Background(), "card.acklost-1", fmt.Appendf(nil, "%d", seq)); err != nil {
 		t.Fatal(err)
 	}
@@ -110,43 +112,39 @@ func TestUnconfirmedAckIsRecordedAndTheJobSentOnce(t *testing.T) {
 	}
 }
 
-// A consumer provisioned by an older dingq stops delivering a job at its MaxDeliver; JetStream
-// then publishes an advisory, and the job would sit in the work queue forever. The worker moves it
-// to the dead letters from the advisory (or, once its provisioning lifted the limit, from the job's
-// own redelivery) without sending it.
-func TestStrandedJobIsMovedToTheDeadLettersByTheAdvisory(t *testing.T) {
+// Workers of an earlier version shared one consumer, with no filter and a MaxDeliver, on a job
+// stream taking "<prefix>.send.>". A job it stopped delivering sits in the work queue. A worker of
+// this version removes that consumer, narrows the stream to the known kinds, and its per-kind
+// consumers deliver every job the old one held, the stranded one too.
+func TestJobsOfTheEarlierSharedConsumerAreDelivered(t *testing.T) {
 	e := newEnv(t)
-	cfg := testConfig()
-	cfg.MaxAttempts = 1
-	res, err := worker.Provision(context.Background(), e.js, cfg)
-	if err != nil {
+	ctx := context.Background()
+	if _, err := e.js.CreateStream(ctx, jetstream.StreamConfig{Name: names.JobStream(), Subjects: []string{names.SendSubjects()},
+		Retention: jetstream.WorkQueuePolicy, Discard: jetstream.DiscardNew}); err != nil {
 		t.Fatal(err)
 	}
-	info, err := res.Jobs.Info(context.Background())
+	legacy, err := e.js.CreateOrUpdateConsumer(ctx, names.JobStream(), jetstream.ConsumerConfig{Durable: schema.ConsumerName,
+		AckPolicy: jetstream.AckExplicitPolicy, MaxDeliver: 2})
 	if err != nil {
-		t.Fatal(err)
-	}
-	legacy := info.Config
-	legacy.MaxDeliver = 3
-	if _, err := e.js.UpdateConsumer(context.Background(), names.JobStream(), legacy); err != nil {
 		t.Fatal(err)
 	}
 	e.publish(schema.KindCard, card("stranded-2"), nil)
-	// Every delivery JetStream allows ends without a decision: it stops delivering the job.
-	nakTimes(t, res.Jobs, legacy.MaxDeliver)
+	nakTimes(t, legacy, 2) // every delivery it allows ends without a decision: it stops delivering
+	e.publish(schema.KindRobot, `{"link":"https://oapi.dingtalk.com/robot/send?access_token=x","data":[{"msgtype":"text","text":{"content":"hi"}}]}`, nil)
 
 	s := newScript()
-	e.run(cfg, s)
-	e.waitFor(15*time.Second, "a dead letter", func() bool { return len(e.deadLetters()) == 1 })
-	dl := e.deadLetters()[0]
-	if r, c, id := dl.Header.Get(schema.HeaderReason), dl.Header.Get(schema.HeaderErrorCode), dl.Header.Get(schema.HeaderJobID); r != "exhausted" || c != "max_deliveries" && c != "no_outcome" || id != "stranded-2" {
-		t.Errorf("reason, code, id = %s, %s, %s; want exhausted, max_deliveries or no_outcome, stranded-2", r, c, id)
+	e.run(testConfig(), s)
+	e.waitFor(15*time.Second, "both jobs sent", func() bool { _, n := s.total(); return n == 2 })
+	e.waitFor(5*time.Second, "job stream empty", func() bool { return e.streamMsgs(names.JobStream()) == 0 })
+	if _, err := e.js.Consumer(ctx, names.JobStream(), schema.ConsumerName); !errors.Is(err, jetstream.ErrConsumerNotFound) {
+		t.Errorf("the earlier shared consumer: %v, want it removed", err)
 	}
-	e.waitFor(5*time.Second, "job and advisory streams empty", func() bool {
-		return e.streamMsgs(names.JobStream()) == 0 && e.streamMsgs(names.AdvisoryStream()) == 0
-	})
-	if n := s.count("stranded-2"); n != 0 {
-		t.Errorf("sends = %d, want 0", n)
+	st, err := e.js.Stream(ctx, names.JobStream())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := st.CachedInfo().Config.Subjects; !slices.Equal(got, names.JobSubjects("")) {
+		t.Errorf("job stream subjects %q, want %q", got, names.JobSubjects(""))
 	}
 }
 
@@ -170,8 +168,12 @@ func TestHostileInputIsDeadLetteredAndTheWorkerKeepsGoing(t *testing.T) {
 		"wrong type":   {"dingq.send.card", `{"cardTemplateId":1,"openConversationId":"c","outTrackId":"o","robotCode":"r","cardData":"{}"}`, schema.CodeInvalidField},
 		"array body":   {"dingq.send.crossdomain", `[1,2,3]`, schema.CodeInvalidJSON},
 		"empty":        {"dingq.send.robot", ``, schema.CodeEmptyBody},
-		"unknown kind": {"dingq.send.sms", `{"to":"x"}`, schema.CodeUnknownKind},
-		"nested kind":  {"dingq.send.card.extra", card("nested"), schema.CodeUnknownKind},
+	}
+	// A kind, or an app, no job stream takes is refused at its publish: nothing waits unseen.
+	for _, subject := range []string{"dingq.send.sms", "dingq.send.card.extra", "dingq.send.card.sales.x"} {
+		if _, err := e.js.PublishMsg(context.Background(), &nats.Msg{Subject: subject, Data: []byte(card("nested"))}); !errors.Is(err, jetstream.ErrNoStreamResponse) {
+			t.Errorf("publish to %s: %v, want no stream to answer", subject, err)
+		}
 	}
 	for name, h := range hostile {
 		m := nats.NewMsg(h.subject)

@@ -23,27 +23,36 @@ type job struct {
 	header    nats.Header
 	streamSeq uint64
 	published time.Time   // when the job stream stored it: with streamSeq, unique across stream lifetimes
-	kindName  string      // the subject after "<prefix>.send.": "card", or an unknown kind's name
+	kindName  string      // the subject's kind token: "card", or an unknown kind's name
 	kind      schema.Kind // "" when kindName is not a known kind
-	id        string
+	app       string      // the app the subject names; "" for the default app
+	id        string      // the producer's id, qualified with the app (see [schema.QualifiedID])
 }
 
 // newJob names the job stored at seq on subject at the time published.
 func (w *Worker) newJob(subject string, data []byte, header nats.Header, seq uint64, published time.Time) job {
 	j := job{subject: subject, data: data, header: header, streamSeq: seq, published: published}
-	j.kindName = strings.TrimPrefix(subject, strings.TrimSuffix(w.cfg.Names.SendSubjects(), ">"))
-	if k, err := schema.ParseKind(j.kindName); err == nil {
-		j.kind = k
+	if k, app, err := w.cfg.Names.ParseJobSubject(subject); err == nil {
+		j.kind, j.kindName, j.app = k, string(k), app
+	} else {
+		// The job streams take only known kinds' subjects; a stream configured by hand may not.
+		rest := strings.TrimPrefix(subject, w.cfg.Names.SendSubjects()[:len(w.cfg.Names.SendSubjects())-1])
+		j.kindName, _, _ = strings.Cut(rest, ".")
 	}
-	j.id = schema.JobID(j.kind, header.Get(schema.HeaderMsgID), data)
+	j.id = schema.QualifiedID(j.app, schema.JobID(j.kind, header.Get(schema.HeaderMsgID), data))
 	return j
 }
 
-// instance names this stored message of the job: its stream sequence and the nanosecond the
-// stream stored it. A sequence alone is not enough: a job stream deleted and created again starts
-// its sequences over, and state kept under a bare sequence would be taken for a new job's.
+// instance names this stored message of the job: its app, its stream sequence and the nanosecond
+// the stream stored it. A sequence alone is not enough: each app's stream has its own sequences,
+// and a job stream deleted and created again starts them over; state kept under a bare sequence
+// would be taken for another job's.
 func (j job) instance() string {
-	return strconv.FormatUint(j.streamSeq, 10) + "-" + strconv.FormatInt(j.published.UnixNano(), 10)
+	s := strconv.FormatUint(j.streamSeq, 10) + "-" + strconv.FormatInt(j.published.UnixNano(), 10)
+	if j.app != "" {
+		s = j.app + "-" + s
+	}
+	return s
 }
 
 // delivery is one delivery of a job, as the worker sees it.
@@ -214,6 +223,11 @@ func (w *Worker) validate(d *delivery) error {
 		return &schema.ValidationError{Code: schema.CodeUnknownKind,
 			Message: fmt.Sprintf("subject %s names no job kind (want card, crossdomain or robot)", d.subject)}
 	}
+	if h := d.header.Get(schema.HeaderApp); h != "" && !strings.EqualFold(h, schema.DefaultApp) && h != d.app {
+		return &schema.ValidationError{Code: schema.CodeAppHeader,
+			Message: fmt.Sprintf("the %s header is not read: a job's app is its subject's; publish to %s to send with app %q",
+				schema.HeaderApp, w.cfg.Names.SendSubjectFor(d.kind, strings.ToLower(h)), h)}
+	}
 	return w.validator.Validate(d.kind, d.data)
 }
 
@@ -230,7 +244,7 @@ func (w *Worker) send(ctx context.Context, d *delivery) (err error) {
 		}
 	}()
 	return w.sender.Send(ctx, dispatcher.Job{Kind: d.kind, ID: d.id, Body: d.data,
-		App: d.header.Get(schema.HeaderApp), Attempt: d.attempt, Turn: d.state.Turn, Posted: d.state.Posted})
+		App: d.app, Attempt: d.attempt, Turn: d.state.Turn, Posted: d.state.Posted})
 }
 
 func isClosed(ch <-chan struct{}) bool {

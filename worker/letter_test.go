@@ -100,7 +100,10 @@ func TestInvalidJobFillingTheMaxPayloadIsDeadLetteredTruncated(t *testing.T) {
 func TestDeadLetterIDTakenByAForeignMessageStillStoresTheLetter(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
-	res, err := worker.Provision(ctx, e.js, testConfig())
+	if _, err := worker.Provision(ctx, e.js, testConfig()); err != nil {
+		t.Fatal(err)
+	}
+	jobs, err := e.js.Stream(ctx, names.JobStream())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,7 +112,7 @@ func TestDeadLetterIDTakenByAForeignMessageStillStoresTheLetter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	stored, err := res.JobStream.GetMsg(ctx, ack.Sequence)
+	stored, err := jobs.GetMsg(ctx, ack.Sequence)
 	if err != nil {
 		t.Fatal(err)
 	}

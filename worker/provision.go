@@ -2,8 +2,8 @@ package worker
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -15,12 +15,9 @@ import (
 
 // Resources are the JetStream resources a worker uses, as [Provision] leaves them.
 type Resources struct {
-	// Jobs is the durable consumer of the job stream, shared by every worker.
-	Jobs jetstream.Consumer
-	// JobStream is the job stream, for moving a stranded job to the dead letters.
-	JobStream jetstream.Stream
-	// Advisories is the durable consumer of the max-deliveries advisories.
-	Advisories jetstream.Consumer
+	// Queues are the job consumers: one per kind on each app's job stream, shared by every
+	// worker.
+	Queues []Queue
 	// Sent is the bucket that remembers sent jobs, and the deferrals of deferred ones.
 	Sent jetstream.KeyValue
 	// Limits is the bucket where the fleet shares its rate limits' schedules.
@@ -31,37 +28,78 @@ type Resources struct {
 	Status jetstream.KeyValue
 }
 
+// Queue is one kind's jobs for one app: a durable consumer on the app's job stream.
+type Queue struct {
+	App      string // "" for the default app
+	Kind     schema.Kind
+	Stream   string
+	Consumer jetstream.Consumer
+}
+
 func (r *Resources) sentRecord() sentRecord { return sentRecord{kv: r.Sent} }
 
-// Provision creates or updates the job stream, the dead-letter stream, the advisory stream, the
-// sent-record, rate-limit, token and status buckets, and the durable consumers that cfg describes. It is idempotent: every worker
-// calls it at start, and a changed setting (attempts, ack wait, retention) updates the resources
-// in place. A change JetStream cannot make in place (a stream's retention or storage) is returned
-// as an error that names the resource.
+// Bucket sizes. A full bucket refuses writes: a full sent-record or status bucket loses records
+// (logged and counted), a full limit bucket defers sends until it has room.
+const (
+	sentBucketMaxBytes   = 256 << 20
+	statusBucketMaxBytes = 256 << 20
+	limitBucketMaxBytes  = 16 << 20
+	tokenBucketMaxBytes  = 1 << 20
+)
+
+// Provision creates or updates the job streams (one per app), the dead-letter stream, the
+// sent-record, rate-limit, token and status buckets, and the durable consumers that cfg describes.
+// It is idempotent: every worker calls it at start, and a changed setting (attempts, ack wait,
+// sizes) updates the resources in place. A change JetStream cannot make in place (a stream's
+// retention or storage) is returned as an error that names the resource.
+//
+// A job stream that still has the consumer every worker shared before consumers were per kind
+// ([schema.ConsumerName]) loses it: on a work queue its deliveries would overlap the per-kind
+// consumers'. Its jobs stay in the stream and go to the new consumers; a job waiting out a retry
+// or a turn there is delivered again at once, and its attempts are counted afresh.
 func Provision(ctx context.Context, js jetstream.JetStream, cfg Config) (*Resources, error) {
 	cfg = cfg.withDefaults()
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
 	var res Resources
-	for _, sc := range []jetstream.StreamConfig{jobStreamConfig(cfg), deadStreamConfig(cfg), advisoryStreamConfig(cfg)} {
-		s, err := js.CreateOrUpdateStream(ctx, sc)
-		if err != nil {
+	if _, err := js.CreateOrUpdateStream(ctx, deadStreamConfig(cfg)); err != nil {
+		return nil, fmt.Errorf("provision stream %s: %w", cfg.Names.DeadStream(), err)
+	}
+	for _, app := range cfg.apps() {
+		sc := jobStreamConfig(cfg, app)
+		if _, err := js.CreateOrUpdateStream(ctx, sc); err != nil {
 			return nil, fmt.Errorf("provision stream %s: %w", sc.Name, err)
 		}
-		if sc.Name == cfg.Names.JobStream() {
-			res.JobStream = s
+		if err := js.DeleteConsumer(ctx, sc.Name, schema.ConsumerName); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
+			return nil, fmt.Errorf("remove the shared consumer %s of an earlier version from %s: %w", schema.ConsumerName, sc.Name, err)
+		}
+		for _, k := range schema.Kinds() {
+			cc := consumerConfig(cfg, k, app)
+			c, err := js.CreateOrUpdateConsumer(ctx, sc.Name, cc)
+			if err != nil {
+				return nil, fmt.Errorf("provision consumer %s on %s: %w", cc.Durable, sc.Name, err)
+			}
+			res.Queues = append(res.Queues, Queue{App: app, Kind: k, Stream: sc.Name, Consumer: c})
 		}
 	}
+	sent := sentBucketConfig(cfg)
+	sent.MaxBytes = sentBucketMaxBytes
+	limits := ratelimit.BucketConfig(cfg.Names.LimitBucket(), cfg.Replicas)
+	limits.MaxBytes = limitBucketMaxBytes
+	tokens := token.SharedBucketConfig(cfg.Names.TokenBucket(), cfg.Replicas)
+	tokens.MaxBytes = tokenBucketMaxBytes
+	stat := status.BucketConfig(cfg.Names, cfg.SentTTL, cfg.Replicas)
+	stat.MaxBytes = statusBucketMaxBytes
 	buckets := []struct {
 		kv  *jetstream.KeyValue
 		cfg jetstream.KeyValueConfig
 	}{
-		{&res.Sent, sentBucketConfig(cfg)},
-		{&res.Limits, ratelimit.BucketConfig(cfg.Names.LimitBucket(), cfg.Replicas)},
-		{&res.Tokens, token.SharedBucketConfig(cfg.Names.TokenBucket(), cfg.Replicas)},
+		{&res.Sent, sent},
+		{&res.Limits, limits},
+		{&res.Tokens, tokens},
 		// The status recorder only writes to it: it must exist before the first outcome.
-		{&res.Status, status.BucketConfig(cfg.Names, cfg.SentTTL, cfg.Replicas)},
+		{&res.Status, stat},
 	}
 	var err error
 	for _, b := range buckets {
@@ -69,25 +107,28 @@ func Provision(ctx context.Context, js jetstream.JetStream, cfg Config) (*Resour
 			return nil, fmt.Errorf("provision key-value bucket %s: %w", b.cfg.Bucket, err)
 		}
 	}
-	if res.Jobs, err = js.CreateOrUpdateConsumer(ctx, cfg.Names.JobStream(), consumerConfig(cfg)); err != nil {
-		return nil, fmt.Errorf("provision consumer %s on %s: %w", cfg.Names.Consumer(), cfg.Names.JobStream(), err)
-	}
-	if res.Advisories, err = js.CreateOrUpdateConsumer(ctx, cfg.Names.AdvisoryStream(), advisoryConsumerConfig()); err != nil {
-		return nil, fmt.Errorf("provision consumer %s on %s: %w", schema.AdvisoryConsumer, cfg.Names.AdvisoryStream(), err)
-	}
 	return &res, nil
 }
 
-// jobStreamConfig is the work queue producers publish to. DiscardNew makes a full stream refuse
+// apps lists the apps with a job stream: the default one ("") first.
+func (c Config) apps() []string { return append([]string{""}, c.Apps...) }
+
+// jobStreamConfig is the work queue app's producers publish to: one subject per kind, so that a
+// job of a kind no consumer takes is refused at its publish. DiscardNew makes a full stream refuse
 // new jobs (the producer sees the error) rather than silently drop queued ones.
-func jobStreamConfig(cfg Config) jetstream.StreamConfig {
+func jobStreamConfig(cfg Config, app string) jetstream.StreamConfig {
+	desc := "dingq jobs waiting to be sent to DingTalk"
+	if app != "" {
+		desc += ", for the app " + app
+	}
 	return jetstream.StreamConfig{
-		Name:        cfg.Names.JobStream(),
-		Description: "dingq jobs waiting to be sent to DingTalk",
-		Subjects:    []string{cfg.Names.SendSubjects()},
+		Name:        cfg.Names.JobStreamFor(app),
+		Description: desc,
+		Subjects:    cfg.Names.JobSubjects(app),
 		Retention:   jetstream.WorkQueuePolicy,
 		Storage:     jetstream.FileStorage,
 		Discard:     jetstream.DiscardNew,
+		MaxBytes:    cfg.JobStreamMaxBytes,
 		Duplicates:  cfg.DuplicateWindow,
 		Replicas:    cfg.Replicas,
 	}
@@ -101,48 +142,44 @@ func deadStreamConfig(cfg Config) jetstream.StreamConfig {
 		Subjects:    []string{cfg.Names.DeadSubjects()},
 		Retention:   jetstream.LimitsPolicy,
 		Storage:     jetstream.FileStorage,
+		Discard:     jetstream.DiscardNew, // a full stream refuses a letter; it never drops one stored
+		MaxBytes:    cfg.DeadStreamMaxBytes,
 		MaxAge:      cfg.DeadLetterMaxAge,
 		Replicas:    cfg.Replicas,
 	}
 }
 
-// consumerConfig deliberately sets no BackOff list: retries are driven by NakWithDelay, and a
-// BackOff list would replace AckWait and skew those delays. Nor does it set MaxDeliver: JetStream
-// counts every delivery, deferrals under a rate limit included, and a job it stopped delivering
-// would be stranded. The worker dead-letters a job whose attempts are used up itself, without
-// another send, whatever number of deliveries that takes.
-func consumerConfig(cfg Config) jetstream.ConsumerConfig {
+// consumerConfig is kind k's consumer on app's job stream. It deliberately sets no BackOff list:
+// retries are driven by NakWithDelay, and a BackOff list would replace AckWait and skew those
+// delays. Nor does it set MaxDeliver: JetStream counts every delivery, deferrals under a rate
+// limit included, and a job it stopped delivering would be stranded; the worker dead-letters a
+// job whose attempts are used up itself, without another send, whatever number of deliveries
+// that takes.
+//
+// And it sets no MaxAckPending (-1, no limit). A job waiting for its turn under a rate limit, or
+// out a retry delay, is pending on the consumer; with a limit, a flood to one robot (25,000
+// alerts at 20 a minute wait for hours) would fill the window and hold every other job of the
+// kind back. What a worker holds at once is bounded by its pull size and concurrency instead;
+// what the server holds per pending job is a few dozen bytes.
+func consumerConfig(cfg Config, k schema.Kind, app string) jetstream.ConsumerConfig {
 	return jetstream.ConsumerConfig{
-		Durable:       cfg.Names.Consumer(),
-		Description:   "dingq workers, shared",
+		Durable:       cfg.Names.ConsumerFor(k),
+		Description:   "dingq workers, shared: " + string(k) + " jobs",
+		FilterSubject: cfg.Names.SendSubjectFor(k, app),
 		AckPolicy:     jetstream.AckExplicitPolicy,
 		AckWait:       cfg.AckWait,
 		MaxDeliver:    -1, // the worker counts attempts (see Worker.readState); JetStream counts deferrals too
-		MaxAckPending: cfg.MaxAckPending,
+		MaxAckPending: -1,
 		DeliverPolicy: jetstream.DeliverAllPolicy,
 	}
 }
 
-// advisoryStreamConfig captures the job consumer's max-deliveries advisories, which JetStream
-// publishes once on core NATS: stored, they reach a worker even if none was listening when the
-// advisory fired.
-func advisoryStreamConfig(cfg Config) jetstream.StreamConfig {
-	return jetstream.StreamConfig{
-		Name:        cfg.Names.AdvisoryStream(),
-		Description: "dingq: jobs stranded at the consumer's max deliveries, to be dead-lettered",
-		Subjects:    []string{cfg.Names.MaxDeliveriesSubject()},
-		Retention:   jetstream.WorkQueuePolicy,
-		Storage:     jetstream.FileStorage,
-		MaxAge:      cfg.DeadLetterMaxAge,
-		Replicas:    cfg.Replicas,
+// Queue returns the queue of kind k's jobs for app ("" for the default app), or nil.
+func (r *Resources) Queue(app string, k schema.Kind) *Queue {
+	for i := range r.Queues {
+		if q := &r.Queues[i]; q.App == app && q.Kind == k {
+			return q
+		}
 	}
-}
-
-func advisoryConsumerConfig() jetstream.ConsumerConfig {
-	return jetstream.ConsumerConfig{
-		Durable:     schema.AdvisoryConsumer,
-		Description: "dingq workers: move stranded jobs to the dead letters",
-		AckPolicy:   jetstream.AckExplicitPolicy,
-		AckWait:     30 * time.Second,
-	}
+	return nil
 }

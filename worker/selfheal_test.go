@@ -33,7 +33,7 @@ func TestDeletedResourcesAreProvisionedAgain(t *testing.T) {
 	}{
 		{"job stream", func(js jetstream.JetStream) error { return js.DeleteStream(context.Background(), names.JobStream()) }},
 		{"consumer", func(js jetstream.JetStream) error {
-			return js.DeleteConsumer(context.Background(), names.JobStream(), names.Consumer())
+			return js.DeleteConsumer(context.Background(), names.JobStream(), names.ConsumerFor(schema.KindCard))
 		}},
 		{"dead-letter stream", func(js jetstream.JetStream) error { return js.DeleteStream(context.Background(), names.DeadStream()) }},
 		{"limits bucket", func(js jetstream.JetStream) error {

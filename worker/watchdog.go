@@ -10,8 +10,6 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
-
-	"github.com/dingq/dingq/schema"
 )
 
 // watchEvery spaces the watchdog's checks of the resources a running worker uses.
@@ -75,7 +73,7 @@ func (w *Worker) checkResources(ctx context.Context, sub *subscriptions) {
 }
 
 // missingResources lists the streams, buckets and consumers of the worker that do not exist.
-// It takes three requests: the account's stream names and the two consumers.
+// It takes one request for the account's stream names and one per consumer.
 func (w *Worker) missingResources(ctx context.Context) ([]string, error) {
 	have := map[string]bool{}
 	names := w.js.StreamNames(ctx)
@@ -87,7 +85,11 @@ func (w *Worker) missingResources(ctx context.Context) ([]string, error) {
 	}
 	n := w.cfg.Names
 	var missing []string
-	for _, s := range []string{n.JobStream(), n.DeadStream(), n.AdvisoryStream()} {
+	streams := []string{n.DeadStream()}
+	for _, app := range w.cfg.apps() {
+		streams = append(streams, n.JobStreamFor(app))
+	}
+	for _, s := range streams {
 		if !have[s] {
 			missing = append(missing, "stream "+s)
 		}
@@ -97,16 +99,17 @@ func (w *Worker) missingResources(ctx context.Context) ([]string, error) {
 			missing = append(missing, "bucket "+b)
 		}
 	}
-	for _, c := range []struct{ stream, name string }{{n.JobStream(), n.Consumer()}, {n.AdvisoryStream(), schema.AdvisoryConsumer}} {
-		if !have[c.stream] {
+	for _, q := range w.res.Queues {
+		if !have[q.Stream] {
 			continue // provisioned with its stream
 		}
-		_, err := w.js.Consumer(ctx, c.stream, c.name)
+		name := n.ConsumerFor(q.Kind)
+		_, err := w.js.Consumer(ctx, q.Stream, name)
 		switch {
 		case errors.Is(err, jetstream.ErrConsumerNotFound):
-			missing = append(missing, "consumer "+c.name)
+			missing = append(missing, "consumer "+q.Stream+"/"+name)
 		case err != nil:
-			return nil, fmt.Errorf("look up consumer %s: %w", c.name, err)
+			return nil, fmt.Errorf("look up consumer %s on %s: %w", name, q.Stream, err)
 		}
 	}
 	return missing, nil
@@ -214,26 +217,32 @@ func (r *readiness) clearDeadLetterFailure(at time.Time) {
 	}
 }
 
-// subscriptions are the worker's two consume contexts: the jobs and the max-deliveries
-// advisories. The watchdog starts them again when the deletion of their consumer ended them.
+// subscriptions are the worker's consume contexts, one per queue. The watchdog starts one again
+// when the deletion of its consumer ended it.
 type subscriptions struct {
 	w    *Worker
 	pool *pool
 
 	mu       sync.Mutex
-	jobs     jetstream.ConsumeContext
-	advisory jetstream.ConsumeContext
+	consumes []jetstream.ConsumeContext // by index in w.res.Queues
 }
 
-// start consumes from both consumers, replacing any ended consume context.
+// start consumes from every queue, replacing any ended consume context.
 func (s *subscriptions) start() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	w := s.w
-	if s.jobs == nil || isClosed(s.jobs.Closed()) {
-		cons, err := w.js.Consumer(context.Background(), w.cfg.Names.JobStream(), w.cfg.Names.Consumer())
+	if s.consumes == nil {
+		s.consumes = make([]jetstream.ConsumeContext, len(w.res.Queues))
+	}
+	for i, q := range w.res.Queues {
+		if cc := s.consumes[i]; cc != nil && !isClosed(cc.Closed()) {
+			continue
+		}
+		name := w.cfg.Names.ConsumerFor(q.Kind)
+		cons, err := w.js.Consumer(context.Background(), q.Stream, name)
 		if err == nil {
-			s.jobs, err = cons.Consume(s.pool.offer,
+			s.consumes[i], err = cons.Consume(s.pool.offer,
 				jetstream.PullMaxMessages(w.cfg.Concurrency),
 				// Short pulls: when the node leading the consumer vanishes without a word (a
 				// network partition), the client notices only after two missed heartbeats, half
@@ -243,41 +252,36 @@ func (s *subscriptions) start() error {
 				jetstream.ConsumeErrHandler(w.onConsumeError))
 		}
 		if err != nil {
-			return fmt.Errorf("consume %s: %w", w.cfg.Names.Consumer(), err)
-		}
-	}
-	if s.advisory == nil || isClosed(s.advisory.Closed()) {
-		cons, err := w.js.Consumer(context.Background(), w.cfg.Names.AdvisoryStream(), schema.AdvisoryConsumer)
-		if err == nil {
-			s.advisory, err = cons.Consume(w.onAdvisory, jetstream.PullMaxMessages(4),
-				jetstream.ConsumeErrHandler(w.onConsumeError))
-		}
-		if err != nil {
-			return fmt.Errorf("consume %s: %w", schema.AdvisoryConsumer, err)
+			return fmt.Errorf("consume %s on %s: %w", name, q.Stream, err)
 		}
 	}
 	return nil
 }
 
-// alive reports whether both consume contexts still run.
+// alive reports whether every consume context still runs.
 func (s *subscriptions) alive() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.jobs != nil && !isClosed(s.jobs.Closed()) && s.advisory != nil && !isClosed(s.advisory.Closed())
+	for _, cc := range s.consumes {
+		if cc == nil || isClosed(cc.Closed()) {
+			return false
+		}
+	}
+	return s.consumes != nil
 }
 
 // current returns the consume contexts, for stopping them.
-func (s *subscriptions) current() (jobs, advisory jetstream.ConsumeContext) {
+func (s *subscriptions) current() []jetstream.ConsumeContext {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.jobs, s.advisory
+	return slices.Clone(s.consumes)
 }
 
-// stop ends both consume contexts at once, without draining: for a worker that could not start.
+// stop ends every consume context at once, without draining: for a worker that could not start.
 func (s *subscriptions) stop() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, cc := range []jetstream.ConsumeContext{s.jobs, s.advisory} {
+	for _, cc := range s.consumes {
 		if cc != nil {
 			cc.Stop()
 		}

@@ -63,6 +63,14 @@ type Worker struct {
 	limitWarn everyFew
 }
 
+// InboxPrefix is the inbox prefix of a worker's NATS connection. Everything a worker reads comes
+// to its inboxes: jobs it pulls (a robot job holds its webhook's access token and its sk) and
+// key-value reads (the fleet's DingTalk access tokens). Under the default prefix "_INBOX", anyone
+// in the account allowed to subscribe to "_INBOX.>" (operators, to browse dead letters) would see
+// them; under this one, NATS permissions can allow "_INBOX_dingq_worker.>" to the worker user
+// alone, as deploy/nats/nats-server.conf does.
+const InboxPrefix = "_INBOX_dingq_worker"
+
 // pullExpiry is how long each pull request waits on the server; heartbeats come every half of it.
 const pullExpiry = 5 * time.Second
 
@@ -101,7 +109,11 @@ func (w *Worker) Run(ctx context.Context) error {
 		p.stop(0)
 		return err
 	}
-	w.log.Info().Str("stream", w.cfg.Names.JobStream()).Str("consumer", w.cfg.Names.Consumer()).
+	streams := make([]string, 0, len(w.cfg.apps()))
+	for _, app := range w.cfg.apps() {
+		streams = append(streams, w.cfg.Names.JobStreamFor(app))
+	}
+	w.log.Info().Strs("streams", streams).Int("consumers", len(res.Queues)).
 		Int("concurrency", w.cfg.Concurrency).Int("max_attempts", w.cfg.MaxAttempts).Msg("worker started")
 	watchCtx, stopWatch := context.WithCancel(ctx)
 	watched := make(chan struct{})
@@ -110,12 +122,15 @@ func (w *Worker) Run(ctx context.Context) error {
 	<-ctx.Done()
 	stopWatch()
 	<-watched
-	cc, acc := sub.current()
+	consumes := sub.current()
 	w.log.Info().Dur("timeout", w.cfg.ShutdownTimeout).Msg("worker stopping: no new jobs, finishing in-flight sends")
 	p.beginStop()
-	acc.Drain()
-	cc.Drain()
-	w.waitDrained(cc, acc)
+	for _, cc := range consumes {
+		if cc != nil {
+			cc.Drain()
+		}
+	}
+	w.waitDrained(consumes...)
 	p.stop(w.cfg.ShutdownTimeout)
 	w.waitRecorders()
 	w.log.Info().Msg("worker stopped")

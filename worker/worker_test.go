@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -102,7 +103,7 @@ func TestInvalidJobsAreDeadLetteredWithoutASend(t *testing.T) {
 		{"missing field", "dingq.send.card", `{"cardTemplateId":"x","openConversationId":"c","robotCode":"r","cardData":"{}"}`, schema.CodeInvalidField},
 		{"wrong type", "dingq.send.crossdomain", `{"sender":"1@d","message_id":42,"send_message_model":{"conversation_type":1,"uuid":"u","content_type":1,"content":"{}","cid":"c"}}`, schema.CodeInvalidField},
 		{"empty body", "dingq.send.robot", ``, schema.CodeEmptyBody},
-		{"unknown kind", "dingq.send.fax", `{}`, schema.CodeUnknownKind},
+		{"app header", "dingq.send.card", card("by-header"), schema.CodeAppHeader},
 	}
 	e := newEnv(t)
 	var sends atomic.Int64
@@ -111,6 +112,9 @@ func TestInvalidJobsAreDeadLetteredWithoutASend(t *testing.T) {
 		m := nats.NewMsg(c.subject)
 		m.Data = []byte(c.body)
 		m.Header.Set(schema.HeaderMsgID, "invalid-"+strconv.Itoa(i))
+		if c.code == schema.CodeAppHeader {
+			m.Header.Set(schema.HeaderApp, "sales") // the app is the subject's: this would send with the default app's
+		}
 		if _, err := e.js.PublishMsg(context.Background(), m); err != nil {
 			t.Fatal(err)
 		}
@@ -132,6 +136,9 @@ func TestInvalidJobsAreDeadLetteredWithoutASend(t *testing.T) {
 				dl.Header.Get(schema.HeaderErrorCode) != c.code || dl.Header.Get(schema.HeaderAttempts) != "0" ||
 				dl.Header.Get(schema.HeaderOriginalSubject) != c.subject || dl.Header.Get(schema.HeaderError) == "" {
 				t.Errorf("dead letter %s %v", dl.Subject, dl.Header)
+			}
+			if c.code == schema.CodeAppHeader && !strings.Contains(dl.Header.Get(schema.HeaderError), "publish to dingq.send.card.sales") {
+				t.Errorf("the letter does not say where to publish: %q", dl.Header.Get(schema.HeaderError))
 			}
 		})
 	}
@@ -305,7 +312,7 @@ func TestJobPastMaxAttemptsIsDeadLetteredWithoutSending(t *testing.T) {
 	e.publish(schema.KindCard, card("stranded-1"), nil)
 	// Two deliveries end with no decision, as if their workers had died mid-send.
 	for range cfg.MaxAttempts {
-		batch, err := res.Jobs.Fetch(1, jetstream.FetchMaxWait(5*time.Second))
+		batch, err := res.Queue("", schema.KindCard).Consumer.Fetch(1, jetstream.FetchMaxWait(5*time.Second))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -342,20 +349,29 @@ func TestProvisionIsIdempotentAndAppliesChanges(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	info, err := res.Jobs.Info(ctx)
-	if err != nil {
-		t.Fatal(err)
+	if len(res.Queues) != len(schema.Kinds()) {
+		t.Fatalf("%d queues, want one per kind", len(res.Queues))
 	}
-	if info.Config.AckWait != 45*time.Second || info.Config.MaxDeliver != -1 || len(info.Config.BackOff) != 0 {
-		t.Errorf("consumer config = ack wait %v, max deliver %d, backoff %v", info.Config.AckWait, info.Config.MaxDeliver, info.Config.BackOff)
+	for _, q := range res.Queues {
+		info, err := q.Consumer.Info(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := info.Config
+		if c.AckWait != 45*time.Second || c.MaxDeliver != -1 || len(c.BackOff) != 0 || c.MaxAckPending != -1 ||
+			c.FilterSubject != names.SendSubject(q.Kind) || c.Durable != names.ConsumerFor(q.Kind) {
+			t.Errorf("consumer %s: ack wait %v, max deliver %d, backoff %v, max ack pending %d, filter %q",
+				c.Durable, c.AckWait, c.MaxDeliver, c.BackOff, c.MaxAckPending, c.FilterSubject)
+		}
 	}
 	for name, want := range map[string]jetstream.RetentionPolicy{names.JobStream(): jetstream.WorkQueuePolicy, names.DeadStream(): jetstream.LimitsPolicy} {
 		s, err := e.js.Stream(ctx, name)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := s.CachedInfo().Config.Retention; got != want {
-			t.Errorf("%s retention = %v, want %v", name, got, want)
+		c := s.CachedInfo().Config
+		if c.Retention != want || c.Discard != jetstream.DiscardNew || c.MaxBytes != 1<<30 {
+			t.Errorf("%s: retention %v, discard %v, max bytes %d; want %v, discard new, 1 GiB", name, c.Retention, c.Discard, c.MaxBytes, want)
 		}
 	}
 }

@@ -92,10 +92,6 @@ func runCeiling(ctx context.Context, c ceilingConfig) error {
 		return err
 	}
 	names := schema.NewNames(schema.DefaultPrefix)
-	cons, err := js.Consumer(ctx, names.JobStream(), names.Consumer())
-	if err != nil {
-		return err
-	}
 
 	jobs := make(chan jetstream.Msg)
 	stopping := make(chan struct{})
@@ -113,15 +109,29 @@ func runCeiling(ctx context.Context, c ceilingConfig) error {
 			}
 		})
 	}
-	cc, err := cons.Consume(func(m jetstream.Msg) {
-		select {
-		case jobs <- m:
-		case <-stopping:
-			_ = m.Nak()
+	// One consume per kind's consumer, as a worker pulls.
+	var ccs []jetstream.ConsumeContext
+	defer func() {
+		for _, cc := range ccs {
+			cc.Stop()
 		}
-	}, jetstream.PullMaxMessages(c.concurrency))
-	if err != nil {
-		return err
+	}()
+	for _, k := range schema.Kinds() {
+		cons, err := js.Consumer(ctx, names.JobStream(), names.ConsumerFor(k))
+		if err != nil {
+			return err
+		}
+		cc, err := cons.Consume(func(m jetstream.Msg) {
+			select {
+			case jobs <- m:
+			case <-stopping:
+				_ = m.Nak()
+			}
+		}, jetstream.PullMaxMessages(c.concurrency))
+		if err != nil {
+			return err
+		}
+		ccs = append(ccs, cc)
 	}
 	stopHTTP, err := serveDebug(c.httpAddr)
 	if err != nil {
@@ -130,7 +140,10 @@ func runCeiling(ctx context.Context, c ceilingConfig) error {
 	defer stopHTTP()
 
 	<-ctx.Done()
-	cc.Stop()
+	for _, cc := range ccs {
+		cc.Stop()
+	}
+	ccs = nil
 	close(stopping)
 	wg.Wait()
 	return nc.Drain()

@@ -21,9 +21,16 @@ type workload struct {
 	kinds []schema.Kind
 	// rejectEvery makes every rejectEvery-th job one that the sandbox rejects; 0 for none.
 	rejectEvery int
+	// kindAt, when set, names job n's kind instead of kinds.
+	kindAt func(n int) schema.Kind
 }
 
-func (w workload) kind(n int) schema.Kind { return w.kinds[n%len(w.kinds)] }
+func (w workload) kind(n int) schema.Kind {
+	if w.kindAt != nil {
+		return w.kindAt(n)
+	}
+	return w.kinds[n%len(w.kinds)]
+}
 
 func (w workload) rejected(n int) bool {
 	return w.rejectEvery > 0 && n%w.rejectEvery == w.rejectEvery/2

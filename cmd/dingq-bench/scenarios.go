@@ -24,10 +24,11 @@ const (
 	scScaleOut = "scaleout"
 	scBacklog  = "backlog"
 	scLimited  = "limited"
+	scStorm    = "storm"
 )
 
 var (
-	allScenarios     = []string{scOverhead, scLogInfo, scNoStatus, scLimitsUp, scLatency, scHalfLoad, scMixed, scScaleOut, scLimited, scBacklog}
+	allScenarios     = []string{scOverhead, scLogInfo, scNoStatus, scLimitsUp, scLatency, scHalfLoad, scMixed, scScaleOut, scLimited, scStorm, scBacklog}
 	defaultScenarios = allScenarios
 )
 
@@ -142,6 +143,12 @@ func runBench(ctx context.Context, o options, log *progress) (*report, error) {
 			}
 			log.printf("%s: %.0f jobs/s, peak RSS %.1f MiB, took %.1f s", spec.label(), m.rate, float64(m.maxRSS)/1024, m.duration.Seconds())
 			r.add(sc, m)
+		}
+	}
+	if slices.Contains(chosen, scStorm) {
+		// Not a comparison with the ceiling: the storm has its own section of the report.
+		if r.storm, err = l.storm(ctx, o); err != nil {
+			return nil, fmt.Errorf("%s: %w", scStorm, err)
 		}
 	}
 	return r, nil

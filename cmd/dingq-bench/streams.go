@@ -8,6 +8,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/dingq/dingq/schema"
 	"github.com/dingq/dingq/worker"
 )
 
@@ -15,7 +16,7 @@ import (
 // worker would at start, so that each run starts from an empty queue and both sides pull from an
 // identical consumer. The worker's own provisioning at start then changes nothing.
 func (l *lab) resetStreams(ctx context.Context) error {
-	for _, s := range []string{l.names.JobStream(), l.names.DeadStream(), l.names.AdvisoryStream()} {
+	for _, s := range []string{l.names.JobStream(), l.names.DeadStream()} {
 		if err := l.js.DeleteStream(ctx, s); err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
 			return fmt.Errorf("delete stream %s: %w", s, err)
 		}
@@ -34,12 +35,16 @@ func (l *lab) resetStreams(ctx context.Context) error {
 	return nil
 }
 
-// pause stops the job consumer from handing out jobs, so workers can start, and their start-up
+// pause stops the job consumers from handing out jobs, so workers can start, and their start-up
 // be left out of the measurements, while the queue is full. A worker's provisioning at start
 // keeps the pause: the server does not let a consumer update change it.
 func (l *lab) pause(ctx context.Context) error {
-	_, err := l.js.PauseConsumer(ctx, l.names.JobStream(), l.names.Consumer(), time.Now().Add(30*time.Minute))
-	return err
+	for _, k := range schema.Kinds() {
+		if _, err := l.js.PauseConsumer(ctx, l.names.JobStream(), l.names.ConsumerFor(k), time.Now().Add(30*time.Minute)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // release ends the pause shortly, and returns the instant it ends. It moves the pause's deadline
@@ -49,17 +54,34 @@ func (l *lab) pause(ctx context.Context) error {
 func (l *lab) release(ctx context.Context) (int64, error) {
 	const lead = 100 * time.Millisecond
 	at := now() + int64(lead)
-	_, err := l.js.PauseConsumer(ctx, l.names.JobStream(), l.names.Consumer(), time.Now().Add(lead))
-	return at, err
+	for _, k := range schema.Kinds() {
+		if _, err := l.js.PauseConsumer(ctx, l.names.JobStream(), l.names.ConsumerFor(k), time.Unix(0, at)); err != nil {
+			return at, err
+		}
+	}
+	return at, nil
 }
 
-// consumerInfo returns the job consumer's state.
+// consumerInfo returns the job consumers' state, summed over the kinds: jobs waiting, pending an
+// ack, and pull requests waiting (the least of any kind's, so that each worker pulls from each).
 func (l *lab) consumerInfo(ctx context.Context) (*jetstream.ConsumerInfo, error) {
-	c, err := l.js.Consumer(ctx, l.names.JobStream(), l.names.Consumer())
-	if err != nil {
-		return nil, err
+	var sum jetstream.ConsumerInfo
+	for i, k := range schema.Kinds() {
+		c, err := l.js.Consumer(ctx, l.names.JobStream(), l.names.ConsumerFor(k))
+		if err != nil {
+			return nil, err
+		}
+		ci, err := c.Info(ctx)
+		if err != nil {
+			return nil, err
+		}
+		sum.NumPending += ci.NumPending
+		sum.NumAckPending += ci.NumAckPending
+		if i == 0 || ci.NumWaiting < sum.NumWaiting {
+			sum.NumWaiting = ci.NumWaiting
+		}
 	}
-	return c.Info(ctx)
+	return &sum, nil
 }
 
 // streamMsgs returns how many messages a stream holds.

@@ -13,6 +13,7 @@ type report struct {
 	titles  map[string]string // scenario → title
 	order   []string          // scenarios, in the order measured
 	ms      []*measurement
+	storm   *stormResult // nil unless the storm scenario ran
 	took    time.Duration
 }
 
@@ -74,6 +75,9 @@ func (r *report) markdown() string {
 	b.WriteString("\n")
 	for _, sc := range r.order {
 		fmt.Fprintf(&b, "- **%s**: %s\n", sc, r.titles[sc])
+	}
+	if r.storm != nil {
+		b.WriteString(r.storm.markdown())
 	}
 	b.WriteString("\n### Targets\n\n")
 	for _, t := range r.targets() {
@@ -179,6 +183,11 @@ func (r *report) targets() []string {
 			line += fmt.Sprintf("; the ceiling adds %s", ms(c.added[1]))
 		}
 		out = append(out, line)
+	}
+	if s := r.storm; s != nil {
+		rss := float64(s.peakRSS) / 1024
+		out = append(out, fmt.Sprintf("%s **storm**: cards sent within %s at p99 of their publish while %s alerts wait for one robot (target < 1 s); robot posted %d times with %d 410100 answers (target 0); worker peak RSS %.1f MiB with %s deferred (target < 64 MiB)",
+			verdict(s.cardP[1] < time.Second && s.robotThrottled == 0 && rss < 64), ms(s.cardP[1]), thousands(s.alerts), s.robotSent, s.robotThrottled, rss, thousands(s.total)))
 	}
 	if d := r.find(scBacklog, sideDingq, 1); d != nil {
 		rss := float64(d.maxRSS) / 1024

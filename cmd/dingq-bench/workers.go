@@ -31,6 +31,8 @@ type workerSpec struct {
 	logLevel    string // dingq's DINGQ_LOG_LEVEL; default "warn"
 	rateAPI     string // dingq's DINGQ_RATE_API; default "off" (the rate limits are their own scenarios)
 	status      string // dingq's DINGQ_STATUS; default "on", dingq's own default
+	rateRobot   string // dingq's DINGQ_RATE_ROBOT; default "off"
+	robotVia    string // dingq's DINGQ_ROBOT_VIA; default "auto", dingq's own default
 }
 
 // probe is the client the harness asks workers' HTTP endpoints with.
@@ -62,7 +64,8 @@ func (l *lab) startWorker(ctx context.Context, ws workerSpec, sandboxURL string,
 			"DINGQ_HTTP_ADDR=" + addr,
 			"DINGQ_DEBUG_ENDPOINTS=true",
 			"DINGQ_RATE_API=" + cmp.Or(ws.rateAPI, "off"),
-			"DINGQ_RATE_ROBOT=off",
+			"DINGQ_RATE_ROBOT=" + cmp.Or(ws.rateRobot, "off"),
+			"DINGQ_ROBOT_VIA=" + cmp.Or(ws.robotVia, "auto"),
 			"DINGQ_STATUS=" + cmp.Or(ws.status, "on"),
 		}
 		p, err = l.procs.start(name, l.dingqBin, []string{"serve"}, env, l.logPath(name))

@@ -78,12 +78,14 @@ type dlqFlagValues struct {
 	kind, reason, code  string
 	since, until, limit string
 	all, dryRun, yes    bool
+	reveal              bool
 }
 
 // dlqFlags says which flags a subcommand takes beside the connection settings and --json.
 type dlqFlags struct {
 	filters bool // --kind, --reason, --code, --since, --until, --limit
 	acts    bool // --all, --dry-run, --yes
+	show    bool // --reveal
 }
 
 func (v *dlqFlagValues) define(fs *flag.FlagSet, which dlqFlags) {
@@ -100,6 +102,9 @@ func (v *dlqFlagValues) define(fs *flag.FlagSet, which dlqFlags) {
 		fs.BoolVar(&v.all, "all", false, "every dead letter (narrowed by any filter)")
 		fs.BoolVar(&v.dryRun, "dry-run", false, "print what would be done and change nothing")
 		fs.BoolVar(&v.yes, "yes", false, "do not ask for confirmation")
+	}
+	if which.show {
+		fs.BoolVar(&v.reveal, "reveal", false, "print the letter unmasked; without it the values of sk and access_token (JSON members, URL query parameters) print as "+masked)
 	}
 }
 
@@ -141,7 +146,7 @@ func withoutOwnFlags(getenv func(string) string) func(string) string {
 	own := map[string]bool{}
 	var v dlqFlagValues
 	fs := flag.NewFlagSet("", flag.ContinueOnError)
-	v.define(fs, dlqFlags{filters: true, acts: true})
+	v.define(fs, dlqFlags{filters: true, acts: true, show: true})
 	fs.VisitAll(func(f *flag.Flag) { own[config.EnvName(f.Name)] = true })
 	return func(k string) string {
 		if own[k] {

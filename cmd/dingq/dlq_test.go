@@ -45,17 +45,23 @@ func (h *harness) waitDeadLetters(n uint64) {
 	waitFor(h.t, 20*time.Second, fmt.Sprintf("%d dead letters", n), func() bool { return h.streamMsgs("DINGQ_DEAD") == n }, h.out)
 }
 
-// waitIdle waits until the job stream is empty and its consumer holds nothing pending or
-// unacknowledged: no job is left to be delivered, so delivery counts are final.
+// waitIdle waits until the default app's job stream is empty and its consumers hold nothing
+// pending or unacknowledged: no job is left to be delivered, so delivery counts are final.
 func (h *harness) waitIdle() {
 	h.t.Helper()
+	names := schema.NewNames("")
 	waitFor(h.t, 20*time.Second, "the workers idle", func() bool {
-		c, err := h.js.Consumer(context.Background(), "DINGQ_JOBS", "dingq-worker")
-		if err != nil {
-			return false
+		for _, k := range schema.Kinds() {
+			c, err := h.js.Consumer(context.Background(), names.JobStream(), names.ConsumerFor(k))
+			if err != nil {
+				return false
+			}
+			info, err := c.Info(context.Background())
+			if err != nil || info.NumPending != 0 || info.NumAckPending != 0 {
+				return false
+			}
 		}
-		info, err := c.Info(context.Background())
-		return err == nil && info.NumPending == 0 && info.NumAckPending == 0 && h.streamMsgs("DINGQ_JOBS") == 0
+		return h.streamMsgs(names.JobStream()) == 0
 	}, h.out)
 }
 
@@ -324,29 +330,34 @@ func TestDLQReplayDryRunChangesNothing(t *testing.T) {
 	}
 }
 
-// The Dingq-App header travels with the replay: a job dead-lettered for a profile the worker did
-// not know is sent with that profile once it is configured.
-func TestDLQReplayKeepsTheJobsProfile(t *testing.T) {
+// A replay goes back to the subject its job came in on, so to its app: a job for the app "later"
+// that DingTalk rejected is replayed into that app's stream, under its app-qualified id.
+func TestDLQReplayKeepsTheJobsApp(t *testing.T) {
 	h := newHarness(t)
 	env := h.env()
-	stop := h.start(env)
-	if code, out := cli(env, cardJob("late-app"), "send", "card", "--app", "later"); code != 0 {
+	env["DINGQ_APP_LATER_KEY"], env["DINGQ_APP_LATER_SECRET"] = "app-key", appSecret
+	h.start(env)
+	if err := h.sb.AddFault(sandbox.Fault{Contains: "late-app", Preset: sandbox.PresetReject}); err != nil {
+		t.Fatal(err)
+	}
+	if code, out := cli(env, cardJob("late-app"), "send", "card", "--app", "Later"); code != 0 {
 		t.Fatalf("send: exit %d: %s", code, out)
 	}
 	h.waitDeadLetters(1)
-	stop()
-
-	env["DINGQ_APP_LATER_KEY"], env["DINGQ_APP_LATER_SECRET"] = "app-key", appSecret
-	h.out = &workertest.LogBuffer{}
-	h.start(env)
-	if code, out := cli(env, "", "dlq", "replay", "late-app"); code != 0 {
+	h.sb.ClearFaults()
+	if code, out := cli(env, "", "dlq", "replay", "later:late-app"); code != 0 {
 		t.Fatalf("replay: exit %d: %s", code, out)
 	}
 	waitFor(t, 20*time.Second, "the replayed job sent", func() bool { return h.sb.DeliveryCount("late-app") == 1 }, h.out)
 	for _, ev := range h.out.Events("sent") {
-		if ev["job_id"] != "replay-1-late-app" {
-			t.Errorf("sent %v, want the job replay-1-late-app", ev)
+		if ev["job_id"] != "later:replay-1-late-app" {
+			t.Errorf("sent %v, want the job later:replay-1-late-app", ev)
 		}
+	}
+	// A job for an app no worker serves has no stream: `dingq send` says so, and queues nothing.
+	code, out := cli(env, cardJob("nowhere-1"), "send", "card", "--app", "nosuch")
+	if code != 1 || !strings.Contains(out, "no job stream takes dingq.send.card.nosuch") {
+		t.Errorf("send for an unknown app: exit %d: %s", code, out)
 	}
 }
 

@@ -250,17 +250,17 @@ func publish(t *testing.T, js jetstream.JetStream, kind schema.Kind, body string
 	}
 }
 
-// A job picks its credential profile with the Dingq-App header (`dingq send --app`): the default
-// profile without it, a named one by name in any case, and a profile the worker does not know
-// sends the job to the dead letters as unknown_app.
-func TestJobsPickTheirProfileWithDingqApp(t *testing.T) {
+// A job's app is its subject's (`dingq send --app`): the default app without one, a named one by
+// name in any case, and an app no worker serves has no job stream, so its job is refused at the
+// publish rather than accepted and lost.
+func TestJobsPickTheirAppBySubject(t *testing.T) {
 	h := newHarness(t)
 	env := h.env()
 	env["DINGQ_LOG_LEVEL"] = "info"
 	env["DINGQ_APP_SALES_KEY"] = "sales-key"       // another app, which the sandbox does not know:
 	env["DINGQ_APP_SALES_SECRET"] = "sales-secret" // its token is refused, so its jobs retry
 	h.start(env)
-	for _, tt := range []struct{ id, app string }{{"prof-default", ""}, {"prof-sales", "Sales"}, {"prof-nosuch", "nosuch"}} {
+	for _, tt := range []struct{ id, app string }{{"prof-default", ""}, {"prof-sales", "Sales"}} {
 		args := []string{"send", "card"}
 		if tt.app != "" {
 			args = append(args, "--app", tt.app)
@@ -269,23 +269,19 @@ func TestJobsPickTheirProfileWithDingqApp(t *testing.T) {
 			t.Fatalf("send %s: exit %d: %s", tt.id, code, out)
 		}
 	}
-	waitFor(t, 15*time.Second, "the default profile's card sent and the unknown profile's dead-lettered", func() bool {
-		return h.sb.DeliveryCount("prof-default") == 1 && h.out.Has("dead-lettered")
-	}, h.out)
+	if code, out := cli(env, cardJob("prof-nosuch"), "send", "card", "--app", "nosuch"); code != 1 || !strings.Contains(out, "no job stream takes dingq.send.card.nosuch") {
+		t.Errorf("send for an app no worker serves: exit %d: %s", code, out)
+	}
+	waitFor(t, 15*time.Second, "the default app's card sent", func() bool { return h.sb.DeliveryCount("prof-default") == 1 }, h.out)
 	waitFor(t, 15*time.Second, "the sales card retried on its token", func() bool {
 		for _, ev := range h.out.Events("retry") {
-			if ev["job_id"] == "prof-sales" {
+			if ev["job_id"] == "sales:prof-sales" {
 				return true
 			}
 		}
 		return false
 	}, h.out)
-	for _, ev := range h.out.Events("dead-lettered") {
-		if ev["job_id"] != "prof-nosuch" || ev["code"] != "unknown_app" {
-			t.Errorf("dead letter %v, want prof-nosuch as unknown_app", ev)
-		}
-	}
 	if n := h.sb.DeliveryCount("prof-sales"); n != 0 {
-		t.Errorf("the sales card was sent %d times with the default profile's token", n)
+		t.Errorf("the sales card was sent %d times with the default app's token", n)
 	}
 }

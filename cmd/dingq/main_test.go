@@ -261,7 +261,7 @@ func TestReadyzFollowsNATS(t *testing.T) {
 
 	// A consumer deleted under the worker is provisioned again, and the worker is ready and
 	// sending again.
-	if err := h.js.DeleteConsumer(context.Background(), "DINGQ_JOBS", "dingq-worker"); err != nil {
+	if err := h.js.DeleteConsumer(context.Background(), "DINGQ_JOBS", "dingq-worker-card"); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, 10*time.Second, "the consumer provisioned again", func() bool {
@@ -272,7 +272,7 @@ func TestReadyzFollowsNATS(t *testing.T) {
 		t.Fatalf("send: %d %s", code, out)
 	}
 	waitFor(t, 20*time.Second, "the job sent after the repair", func() bool { return h.sb.DeliveryCount("after-repair") == 1 }, h.out)
-	if !strings.Contains(h.metrics(t, base), `dingq_reprovisioned_total{resource="consumer dingq-worker"} 1`) {
+	if !strings.Contains(h.metrics(t, base), `dingq_reprovisioned_total{resource="consumer DINGQ_JOBS/dingq-worker-card"} 1`) {
 		t.Errorf("/metrics does not count the consumer provisioned again")
 	}
 }

@@ -131,7 +131,7 @@ func newMetrics(js jetstream.JetStream, cfg config.Config) *metrics {
 	tokens := prometheus.NewCounterFunc(prometheus.CounterOpts{Name: metricTokenFetches,
 		Help: "Refreshes of this worker's access-token caches, failed ones included."}, m.tokens.fetches)
 	m.reg.MustRegister(m.jobs, duration, codes, m.inFlight, tokens, m.deferred, m.repaired,
-		newQueueCollector(js, schema.NewNames(cfg.SubjectPrefix)),
+		newQueueCollector(js, schema.NewNames(cfg.SubjectPrefix), cfg.Worker().Apps),
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -272,20 +272,21 @@ func (c *codeCounts) add(code string) prometheus.Counter {
 type queueCollector struct {
 	js      jetstream.JetStream
 	names   schema.Names
+	apps    []string // "" for the default app
 	timeout time.Duration
 	errors  atomic.Uint64
 
 	pending, ackPending, oldest, dead, scrapeErrors *prometheus.Desc
 }
 
-func newQueueCollector(js jetstream.JetStream, names schema.Names) *queueCollector {
-	return &queueCollector{js: js, names: names, timeout: scrapeTimeout,
+func newQueueCollector(js jetstream.JetStream, names schema.Names, apps []string) *queueCollector {
+	return &queueCollector{js: js, names: names, apps: append([]string{""}, apps...), timeout: scrapeTimeout,
 		pending: prometheus.NewDesc(metricPending,
-			"Jobs in the job stream not yet delivered to any worker.", nil, nil),
+			"Jobs in an app's job stream of one kind not yet delivered to any worker.", []string{"app", "kind"}, nil),
 		ackPending: prometheus.NewDesc(metricAckPending,
-			"Jobs delivered and not yet acknowledged: being sent, or waiting out a retry's backoff or a rate-limit deferral.", nil, nil),
+			"Jobs of an app and kind delivered and not yet acknowledged: being sent, or waiting out a retry's backoff or a rate-limit deferral.", []string{"app", "kind"}, nil),
 		oldest: prometheus.NewDesc(metricOldestAge,
-			"Age of the oldest job in the job stream; 0 when it is empty.", nil, nil),
+			"Age of the oldest job in an app's job stream; 0 when it is empty.", []string{"app"}, nil),
 		dead: prometheus.NewDesc(metricDeadLetters,
 			"Dead letters stored in the dead-letter stream.", nil, nil),
 		scrapeErrors: prometheus.NewDesc(metricScrapeErrors,
@@ -302,17 +303,26 @@ func (c *queueCollector) Describe(ch chan<- *prometheus.Desc) {
 func (c *queueCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
 	defer cancel()
-	if cons, err := c.js.Consumer(ctx, c.names.JobStream(), c.names.Consumer()); c.ok(err) {
-		info := cons.CachedInfo()
-		ch <- gauge(c.pending, float64(info.NumPending))
-		ch <- gauge(c.ackPending, float64(info.NumAckPending))
-	}
-	if jobs, err := c.js.Stream(ctx, c.names.JobStream()); c.ok(err) {
-		age := 0.0
-		if st := jobs.CachedInfo().State; st.Msgs > 0 {
-			age = max(0, time.Since(st.FirstTime).Seconds())
+	for _, app := range c.apps {
+		label := app
+		if label == "" {
+			label = schema.DefaultApp
 		}
-		ch <- gauge(c.oldest, age)
+		stream := c.names.JobStreamFor(app)
+		for _, k := range schema.Kinds() {
+			if cons, err := c.js.Consumer(ctx, stream, c.names.ConsumerFor(k)); c.ok(err) {
+				info := cons.CachedInfo()
+				ch <- gauge(c.pending, float64(info.NumPending), label, string(k))
+				ch <- gauge(c.ackPending, float64(info.NumAckPending), label, string(k))
+			}
+		}
+		if jobs, err := c.js.Stream(ctx, stream); c.ok(err) {
+			age := 0.0
+			if st := jobs.CachedInfo().State; st.Msgs > 0 {
+				age = max(0, time.Since(st.FirstTime).Seconds())
+			}
+			ch <- gauge(c.oldest, age, label)
+		}
 	}
 	if dead, err := c.js.Stream(ctx, c.names.DeadStream()); c.ok(err) {
 		ch <- gauge(c.dead, float64(dead.CachedInfo().State.Msgs))
@@ -328,8 +338,8 @@ func (c *queueCollector) ok(err error) bool {
 	return err == nil
 }
 
-func gauge(d *prometheus.Desc, v float64) prometheus.Metric {
-	return prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v)
+func gauge(d *prometheus.Desc, v float64, labels ...string) prometheus.Metric {
+	return prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
 }
 
 func kindNames() []string {

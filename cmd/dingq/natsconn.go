@@ -13,6 +13,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/dingq/dingq/cmd/internal/config"
+	"github.com/dingq/dingq/worker"
 	"github.com/dingq/dingq/worker/embedded"
 )
 
@@ -36,6 +37,9 @@ func startNATS(ctx context.Context, cfg config.Config, log zerolog.Logger) (*nat
 	}
 	opts = append(opts,
 		nats.Name("dingq-serve"),
+		// Replies to the worker (pulled jobs, key-value reads of access tokens) come to inboxes
+		// under a prefix that NATS permissions can keep to the worker user; see worker.InboxPrefix.
+		nats.CustomInboxPrefix(worker.InboxPrefix),
 		nats.RetryOnFailedConnect(true),
 		nats.MaxReconnects(-1),
 		nats.ReconnectWait(time.Second),
@@ -71,7 +75,8 @@ func startEmbedded(cfg config.Config, log zerolog.Logger) (*natsConn, error) {
 	if err != nil {
 		return nil, err
 	}
-	nc, err := nats.Connect(srv.ClientURL(), nats.InProcessServer(srv), nats.Name("dingq-serve"))
+	nc, err := nats.Connect(srv.ClientURL(), nats.InProcessServer(srv), nats.Name("dingq-serve"),
+		nats.CustomInboxPrefix(worker.InboxPrefix))
 	if err != nil {
 		srv.Shutdown()
 		return nil, fmt.Errorf("connect to embedded nats: %w", err)

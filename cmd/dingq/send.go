@@ -8,6 +8,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -15,6 +18,7 @@ import (
 
 	"github.com/dingq/dingq/cmd/internal/config"
 	"github.com/dingq/dingq/schema"
+	"github.com/dingq/dingq/schema/producer"
 )
 
 // maxListedErrors caps how many invalid jobs `send` names before it stops listing.
@@ -27,7 +31,7 @@ func send(ctx context.Context, args []string, io stdio) error {
 	fs := newFlagSet("send", io.err)
 	cfg.Register(fs)
 	id := fs.String("id", "", "the job id, sent as Nats-Msg-Id (JetStream drops a second publish with the same id within its duplicate window); one job only")
-	app := fs.String("app", "", "the worker's credential profile to send with, as the Dingq-App header (default: the default profile)")
+	app := fs.String("app", "", "the app whose credentials the workers send with: publishes to <prefix>.send.<kind>.<app>, the app's job stream (default: the default app)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: dingq send [flags] <card|crossdomain|robot> [file|-]\n\nFlags:\n")
 		fs.PrintDefaults()
@@ -45,6 +49,15 @@ func send(ctx context.Context, args []string, io stdio) error {
 	kind, err := schema.ParseKind(pos[0])
 	if err != nil {
 		return usageError{err}
+	}
+	appName := strings.ToLower(*app)
+	if appName == schema.DefaultApp {
+		appName = ""
+	}
+	if appName != "" {
+		if err := schema.ValidateApp(appName); err != nil {
+			return usageError{fmt.Errorf("--app: %w", err)}
+		}
 	}
 	input, name, err := openInput(pos[1:], io.in)
 	if err != nil {
@@ -69,10 +82,8 @@ func send(ctx context.Context, args []string, io stdio) error {
 	if *id != "" {
 		hdr.Set(schema.HeaderMsgID, *id)
 	}
-	if *app != "" {
-		hdr.Set(schema.HeaderApp, *app)
-	}
-	return publishJobs(ctx, js, schema.NewNames(cfg.SubjectPrefix).SendSubject(kind), kind, jobs, hdr, io)
+	names := schema.NewNames(cfg.SubjectPrefix)
+	return publishJobs(ctx, js, names.SendSubjectFor(kind, appName), names.JobStreamFor(appName), name, kind, jobs, hdr, io)
 }
 
 func openInput(args []string, stdin io.Reader) (io.ReadCloser, string, error) {
@@ -86,15 +97,24 @@ func openInput(args []string, stdin io.Reader) (io.ReadCloser, string, error) {
 	return f, args[0], nil
 }
 
+// inputJob is one job of the input, and where it is.
+type inputJob struct {
+	body []byte
+	n    int // its position in the input, from 1
+	line int // the line it starts on, from 1
+	last int // the line it ends on
+}
+
 // readJobs decodes every JSON value of r and validates each as a job of kind. Invalid jobs are
 // reported together (up to maxListedErrors), by position.
-func readJobs(r io.Reader, name string, kind schema.Kind) ([][]byte, error) {
+func readJobs(r io.Reader, name string, kind schema.Kind) ([]inputJob, error) {
 	v, err := schema.NewValidator(schema.ValidatorConfig{})
 	if err != nil {
 		return nil, err
 	}
-	dec := json.NewDecoder(r)
-	var jobs [][]byte
+	lines := &lineCounter{r: r, line: 1}
+	dec := json.NewDecoder(lines)
+	var jobs []inputJob
 	var errs []error
 	invalid := 0
 	for n := 1; ; n++ {
@@ -104,6 +124,9 @@ func readJobs(r io.Reader, name string, kind schema.Kind) ([][]byte, error) {
 		} else if err != nil {
 			return nil, fmt.Errorf("%s: job %d is not JSON: %v; nothing was published", name, n, err)
 		}
+		end := dec.InputOffset()
+		first := lines.lineAt(end - int64(len(raw)))
+		last := lines.lineAt(end)
 		var body bytes.Buffer
 		_ = json.Compact(&body, raw)
 		if err := v.Validate(kind, body.Bytes()); err != nil {
@@ -113,7 +136,7 @@ func readJobs(r io.Reader, name string, kind schema.Kind) ([][]byte, error) {
 			}
 			continue
 		}
-		jobs = append(jobs, body.Bytes())
+		jobs = append(jobs, inputJob{body: body.Bytes(), n: n, line: first, last: last})
 	}
 	if invalid > 0 {
 		return nil, fmt.Errorf("%s: %d invalid %s job(s); nothing was published:\n%w", name, invalid, kind, errors.Join(errs...))
@@ -124,13 +147,43 @@ func readJobs(r io.Reader, name string, kind schema.Kind) ([][]byte, error) {
 	return jobs, nil
 }
 
+// lineCounter reads r and keeps the bytes read that are not yet counted, so that the line at an
+// offset the JSON decoder reports can be told.
+type lineCounter struct {
+	r    io.Reader
+	buf  []byte // the input from offset base on, as far as read
+	base int64
+	line int // the line at offset base, from 1
+}
+
+func (l *lineCounter) Read(p []byte) (int, error) {
+	n, err := l.r.Read(p)
+	l.buf = append(l.buf, p[:n]...)
+	return n, err
+}
+
+// lineAt returns the line of offset off, which is no earlier than the last one asked about and
+// not past what was read.
+func (l *lineCounter) lineAt(off int64) int {
+	k := int(off - l.base)
+	l.line += bytes.Count(l.buf[:k], []byte{'\n'})
+	l.buf, l.base = l.buf[k:], off
+	return l.line
+}
+
 // publishJobs publishes asynchronously, a window at a time, and waits for every publish ack. A
 // duplicate (JetStream already had the id) is reported, not hidden. Every job carries hdr. Progress is shown each second
 // on long runs.
-func publishJobs(ctx context.Context, js jetstream.JetStream, subject string, kind schema.Kind, jobs [][]byte, hdr nats.Header, io stdio) error {
+//
+// A job stream that is full refuses jobs (producer.ErrStreamFull): send then publishes no further
+// job and says which job, at which line of the input, was refused first, how many were queued
+// before it and, exactly, which lines were not queued (those already in flight may be refused
+// too, or land if workers made room meanwhile).
+func publishJobs(ctx context.Context, js jetstream.JetStream, subject, stream, name string, kind schema.Kind, jobs []inputJob, hdr nats.Header, io stdio) error {
 	id := hdr.Get(schema.HeaderMsgID)
 	const window = 256
 	type pending struct {
+		job inputJob
 		id  string
 		ack jetstream.PubAckFuture
 	}
@@ -138,38 +191,77 @@ func publishJobs(ctx context.Context, js jetstream.JetStream, subject string, ki
 		inFlight        []pending
 		published, dups int
 		failed          []error
+		notQueued       []inputJob // in input order
+		full            error      // the first refusal of a full stream
+		fullJob         pending
+		queuedBefore    int // jobs queued before the first refusal
 		lastReport      = time.Now()
 	)
-	settle := func(p pending) {
-		select {
-		case ack := <-p.ack.Ok():
-			if ack.Duplicate {
-				dups++
-				fmt.Fprintf(io.err, "duplicate: job %s was already published within the duplicate window; JetStream dropped this copy\n", p.id)
-				return
+	// settle waits for p's ack if wait is set; otherwise it reports false if the ack has not come.
+	settle := func(p pending, wait bool) bool {
+		var (
+			ack *jetstream.PubAck
+			err error
+		)
+		if wait {
+			select {
+			case ack = <-p.ack.Ok():
+			case err = <-p.ack.Err():
 			}
+		} else {
+			select {
+			case ack = <-p.ack.Ok():
+			case err = <-p.ack.Err():
+			default:
+				return false
+			}
+		}
+		switch {
+		case err != nil:
+			notQueued = append(notQueued, p.job)
+			if f := producer.StreamFull(stream, err); f != nil {
+				if full == nil {
+					full, fullJob, queuedBefore = f, p, published
+				}
+				return true
+			}
+			if none := producer.NoStream(subject, err); none != nil {
+				err = none
+			}
+			failed = append(failed, fmt.Errorf("job %s: %w", p.id, err))
+		case ack.Duplicate:
+			dups++
+			fmt.Fprintf(io.err, "duplicate: job %s was already published within the duplicate window; JetStream dropped this copy\n", p.id)
+		default:
 			published++
 			if len(jobs) == 1 {
 				fmt.Fprintf(io.out, "published %s job %s (stream %s, seq %d)\n", kind, p.id, ack.Stream, ack.Sequence)
 			}
-		case err := <-p.ack.Err():
-			failed = append(failed, fmt.Errorf("job %s: %w", p.id, err))
 		}
+		return true
 	}
-	for _, body := range jobs {
+	for i, job := range jobs {
+		// Acks that have come are settled as they come, so that a full stream stops the run early.
+		for len(inFlight) > 0 && settle(inFlight[0], false) {
+			inFlight = inFlight[1:]
+		}
+		if full != nil {
+			notQueued = append(notQueued, jobs[i:]...)
+			break
+		}
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("interrupted after %d of %d jobs: %w", published, len(jobs), err)
 		}
 		m := nats.NewMsg(subject)
-		m.Data, m.Header = body, hdr
+		m.Data, m.Header = job.body, hdr
 		ack, err := js.PublishMsgAsync(m)
 		if err != nil {
 			return fmt.Errorf("publish after %d of %d jobs: %w", published, len(jobs), err)
 		}
-		inFlight = append(inFlight, pending{id: schema.JobID(kind, id, body), ack: ack})
+		inFlight = append(inFlight, pending{job: job, id: schema.JobID(kind, id, job.body), ack: ack})
 		if len(inFlight) >= window {
 			for _, p := range inFlight {
-				settle(p)
+				settle(p, true)
 			}
 			inFlight = inFlight[:0]
 		}
@@ -179,13 +271,48 @@ func publishJobs(ctx context.Context, js jetstream.JetStream, subject string, ki
 		}
 	}
 	for _, p := range inFlight {
-		settle(p)
+		settle(p, true)
 	}
 	if len(jobs) > 1 {
 		fmt.Fprintf(io.out, "published %d %s jobs to %s (%d duplicates dropped)\n", published, kind, subject, dups)
+	}
+	if full != nil {
+		if len(jobs) == 1 {
+			return fmt.Errorf("publish %s job %s: %w", kind, fullJob.id, full)
+		}
+		slices.SortFunc(notQueued, func(a, b inputJob) int { return a.n - b.n })
+		err := fmt.Errorf("%s line %d (job %d of %d, id %s): %w\n%d job(s) queued before it; not queued: %s (%d job(s)): send them again once the stream has room",
+			name, fullJob.job.line, fullJob.job.n, len(jobs), fullJob.id, full, queuedBefore, lineRanges(notQueued), len(notQueued))
+		if len(failed) > 0 {
+			err = fmt.Errorf("%w\n%w", err, errors.Join(failed[:min(len(failed), maxListedErrors)]...))
+		}
+		return err
 	}
 	if len(failed) > 0 {
 		return fmt.Errorf("%d of %d jobs not published:\n%w", len(failed), len(jobs), errors.Join(failed[:min(len(failed), maxListedErrors)]...))
 	}
 	return nil
+}
+
+// lineRanges names the lines of jobs, which are in input order: "line 5", "lines 5-9, 12-14".
+func lineRanges(jobs []inputJob) string {
+	var ranges []string
+	for i := 0; i < len(jobs); {
+		j := i
+		for j+1 < len(jobs) && jobs[j+1].n == jobs[j].n+1 {
+			j++
+		}
+		r := strconv.Itoa(jobs[i].line)
+		if jobs[j].last != jobs[i].line {
+			r += "-" + strconv.Itoa(jobs[j].last)
+		}
+		if len(ranges) == 0 || ranges[len(ranges)-1] != r { // two jobs of one line
+			ranges = append(ranges, r)
+		}
+		i = j + 1
+	}
+	if len(ranges) == 1 && !strings.Contains(ranges[0], "-") {
+		return "line " + ranges[0]
+	}
+	return "lines " + strings.Join(ranges, ", ")
 }

@@ -117,14 +117,14 @@ func jobStreamLeft(ctx context.Context, js jetstream.JetStream) (uint64, error) 
 	return s.CachedInfo().State.Msgs, nil
 }
 
-// consumerLeader names the node that leads the workers' consumer: it holds the delivery and ack
-// state, and its loss is the one that interrupts deliveries.
+// consumerLeader names the node that leads the workers' card consumer (the tests publish cards):
+// it holds the delivery and ack state, and its loss is the one that interrupts deliveries.
 func consumerLeader(ctx context.Context, js jetstream.JetStream) (string, error) {
-	c, err := js.Consumer(ctx, "DINGQ_JOBS", "dingq-worker")
+	c, err := js.Consumer(ctx, "DINGQ_JOBS", "dingq-worker-card")
 	if err != nil {
 		return "", err
 	}
-	return leaderOf(c.CachedInfo().Cluster, "consumer dingq-worker")
+	return leaderOf(c.CachedInfo().Cluster, "consumer dingq-worker-card")
 }
 
 // streamLeader names the node that leads the job stream: it stores every job, and removes it

@@ -206,7 +206,8 @@ func TestSelectorsMatchThePods(t *testing.T) {
 	}
 }
 
-// The ScaledObject scales the worker Deployment, on the job stream's consumer, never to zero.
+// The ScaledObject scales the worker Deployment, on the job stream's consumer of every kind, never
+// to zero.
 func TestScaledObjectScalesTheWorkers(t *testing.T) {
 	b := loadBase(t)
 	d, _ := workerContainer(t, b)
@@ -232,6 +233,7 @@ func TestScaledObjectScalesTheWorkers(t *testing.T) {
 		t.Fatalf("ScaledObject %s has no trigger", so.Name)
 	}
 	names := schema.NewNames(setting(t, b, "DINGQ_SUBJECT_PREFIX"))
+	consumers := map[string]bool{} // the job streams' consumers the triggers read, "stream/consumer"
 	for _, tr := range so.Spec.Triggers {
 		if err := checkTriggerKeys(tr); err != nil {
 			t.Error(err)
@@ -241,8 +243,14 @@ func TestScaledObjectScalesTheWorkers(t *testing.T) {
 			continue
 		}
 		m := tr.Metadata
-		if m["stream"] != names.JobStream() || m["consumer"] != names.Consumer() {
-			t.Errorf("nats-jetstream trigger on %s/%s: want the job stream's consumer %s/%s", m["stream"], m["consumer"], names.JobStream(), names.Consumer())
+		_, jobStream := names.AppOfJobStream(m["stream"])
+		if !jobStream || !slices.ContainsFunc(schema.Kinds(), func(k schema.Kind) bool { return m["consumer"] == names.ConsumerFor(k) }) {
+			t.Errorf("nats-jetstream trigger on %s/%s: want a job stream's consumer of one kind, e.g. %s/%s", m["stream"], m["consumer"], names.JobStream(), names.ConsumerFor(schema.KindCard))
+		}
+		if key := m["stream"] + "/" + m["consumer"]; consumers[key] {
+			t.Errorf("two nats-jetstream triggers on %s", key)
+		} else {
+			consumers[key] = true
 		}
 		if n, err := strconv.ParseInt(m["lagThreshold"], 10, 64); m["lagThreshold"] != "" && (err != nil || n < 1) {
 			t.Errorf("lagThreshold %q: want a positive whole number", m["lagThreshold"])
@@ -252,6 +260,12 @@ func TestScaledObjectScalesTheWorkers(t *testing.T) {
 			if acc := accountOf(t, user); acc != m["account"] {
 				t.Errorf("nats-jetstream trigger reads account %q; the worker user %q is in account %q", m["account"], user, acc)
 			}
+		}
+	}
+	// A backlog of any kind adds workers: each kind has its own consumer, and its own lag.
+	for _, k := range schema.Kinds() {
+		if key := names.JobStream() + "/" + names.ConsumerFor(k); !consumers[key] {
+			t.Errorf("no nats-jetstream trigger on %s: a backlog of %s jobs would add no worker", key, k)
 		}
 	}
 }

@@ -41,7 +41,7 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	if _, err := worker.Provision(ctx, js, worker.Config{}); err != nil {
+	if _, err := worker.Provision(ctx, js, worker.Config{Apps: []string{"sales"}}); err != nil {
 		log.Fatal(err)
 	}
 
@@ -77,7 +77,7 @@ func Example() {
 		fmt.Printf("refused: field %s, rule %s\n", invalid.Field, invalid.Rule)
 	}
 	// Output:
-	// job order-8812-shipped: stream DINGQ_JOBS, seq 1, duplicate false
-	// job order-8812-shipped: stream DINGQ_JOBS, seq 1, duplicate true
+	// job sales:order-8812-shipped: stream DINGQ_JOBS_SALES, seq 1, duplicate false
+	// job sales:order-8812-shipped: stream DINGQ_JOBS_SALES, seq 1, duplicate true
 	// refused: field cardData, rule contentMediaType
 }

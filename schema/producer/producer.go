@@ -36,8 +36,8 @@ func WithSubjectPrefix(prefix string) Option { return func(o *options) { o.prefi
 // value is an error.
 func WithMaxBodyBytes(n int) Option { return func(o *options) { o.maxBodyBytes = n } }
 
-// WithDefaultApp sets the credential profile, the Dingq-App header, of jobs published without
-// [WithApp]. Default none: such jobs go out with the workers' default profile.
+// WithDefaultApp sets the app of jobs published without [WithApp] (see [WithApp]). Default none:
+// such jobs go to the default app's subjects.
 func WithDefaultApp(app string) Option { return func(o *options) { o.app = app } }
 
 // New returns a Producer that publishes through js. It compiles the job schemas, so create one
@@ -57,12 +57,13 @@ func New(js jetstream.JetStream, opts ...Option) (*Producer, error) {
 	if err := schema.ValidatePrefix(o.prefix); err != nil {
 		return nil, fmt.Errorf("producer: %w", err)
 	}
-	if err := checkApp(o.app); err != nil {
+	app, err := checkApp(o.app)
+	if err != nil {
 		return nil, err
 	}
 	v, err := schema.NewValidator(schema.ValidatorConfig{MaxBodyBytes: o.maxBodyBytes})
 	if err != nil {
 		return nil, fmt.Errorf("producer: %w", err)
 	}
-	return &Producer{js: js, names: schema.NewNames(o.prefix), app: o.app, validator: v}, nil
+	return &Producer{js: js, names: schema.NewNames(o.prefix), app: app, validator: v}, nil
 }

@@ -43,16 +43,19 @@ func startJetStream(t *testing.T) jetstream.JetStream {
 	return js
 }
 
-// startStreams starts NATS and creates the streams as the workers do, for names; it returns
-// the JetStream client and the job stream.
-func startStreams(t *testing.T, names schema.Names) (jetstream.JetStream, jetstream.Stream) {
+// startStreams starts NATS and creates the streams as the workers do, for names and apps; it
+// returns the JetStream client and the default app's job stream.
+func startStreams(t *testing.T, names schema.Names, apps ...string) (jetstream.JetStream, jetstream.Stream) {
 	t.Helper()
 	js := startJetStream(t)
-	res, err := worker.Provision(testContext(t), js, worker.Config{Names: names})
+	if _, err := worker.Provision(testContext(t), js, worker.Config{Names: names, Apps: apps}); err != nil {
+		t.Fatal(err)
+	}
+	jobs, err := js.Stream(testContext(t), names.JobStream())
 	if err != nil {
 		t.Fatal(err)
 	}
-	return js, res.JobStream
+	return js, jobs
 }
 
 func testContext(t *testing.T) context.Context {
@@ -313,24 +316,28 @@ func TestPublishTwiceReportsTheDuplicate(t *testing.T) {
 	}
 }
 
-func TestPublishSetsIDAndAppHeaders(t *testing.T) {
-	js, stream := startStreams(t, schema.Names{})
+// The app picks the subject, and so the job stream; the id in Nats-Msg-Id is the producer's, and
+// the result's job id is qualified with the app, as workers and `dingq status` name the job.
+func TestPublishSetsIDAndApp(t *testing.T) {
+	js, _ := startStreams(t, schema.Names{}, "ops", "sales", "sales_eu")
+	names := schema.Names{}
 	plain := newProducer(t, js)
 	ops := newProducer(t, js, producer.WithDefaultApp("ops"))
 	cases := []struct {
-		name     string
-		p        *producer.Producer
-		outTrack string
-		opts     []producer.PublishOption
-		id, app  string
+		name         string
+		p            *producer.Producer
+		outTrack     string
+		opts         []producer.PublishOption
+		msgID, app   string
+		wantQualifed string
 	}{
-		{"WithID replaces the derived id", plain, "order-1", []producer.PublishOption{producer.WithID("order-1-v2")}, "order-1-v2", ""},
-		{"an empty WithID keeps the derived id", plain, "order-2", []producer.PublishOption{producer.WithID("")}, "order-2", ""},
-		{"WithApp", plain, "order-3", []producer.PublishOption{producer.WithApp("sales")}, "order-3", "sales"},
-		{"the default app", ops, "order-4", nil, "order-4", "ops"},
-		{"WithApp over the default app", ops, "order-5", []producer.PublishOption{producer.WithApp("Sales_EU")}, "order-5", "Sales_EU"},
-		{"an empty WithApp keeps the default app", ops, "order-6", []producer.PublishOption{producer.WithApp("")}, "order-6", "ops"},
-		{"both", ops, "order-7", []producer.PublishOption{producer.WithApp("default"), producer.WithID("job-7")}, "job-7", "default"},
+		{"WithID replaces the derived id", plain, "order-1", []producer.PublishOption{producer.WithID("order-1-v2")}, "order-1-v2", "", "order-1-v2"},
+		{"an empty WithID keeps the derived id", plain, "order-2", []producer.PublishOption{producer.WithID("")}, "order-2", "", "order-2"},
+		{"WithApp", plain, "order-3", []producer.PublishOption{producer.WithApp("sales")}, "order-3", "sales", "sales:order-3"},
+		{"the default app", ops, "order-4", nil, "order-4", "ops", "ops:order-4"},
+		{"WithApp over the default app", ops, "order-5", []producer.PublishOption{producer.WithApp("Sales_EU")}, "order-5", "sales_eu", "sales_eu:order-5"},
+		{"an empty WithApp keeps the default app", ops, "order-6", []producer.PublishOption{producer.WithApp("")}, "order-6", "ops", "ops:order-6"},
+		{"both", ops, "order-7", []producer.PublishOption{producer.WithApp("default"), producer.WithID("job-7")}, "job-7", "", "job-7"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -338,19 +345,20 @@ func TestPublishSetsIDAndAppHeaders(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if res.JobID != c.id || res.Duplicate {
-				t.Fatalf("result %+v, want job id %q, not a duplicate", res, c.id)
+			if res.JobID != c.wantQualifed || res.Duplicate || res.Stream != names.JobStreamFor(c.app) {
+				t.Fatalf("result %+v, want job id %q in %s, not a duplicate", res, c.wantQualifed, names.JobStreamFor(c.app))
+			}
+			stream, err := js.Stream(t.Context(), res.Stream)
+			if err != nil {
+				t.Fatal(err)
 			}
 			msg := stored(t, stream, res)
-			if got := msg.Header.Values(schema.HeaderMsgID); len(got) != 1 || got[0] != c.id {
-				t.Errorf("%s %q, want [%q]", schema.HeaderMsgID, got, c.id)
+			if got := msg.Header.Values(schema.HeaderMsgID); len(got) != 1 || got[0] != c.msgID {
+				t.Errorf("%s %q, want [%q]", schema.HeaderMsgID, got, c.msgID)
 			}
-			got := msg.Header.Values(schema.HeaderApp)
-			switch {
-			case c.app == "" && len(got) != 0:
-				t.Errorf("%s %q, want none", schema.HeaderApp, got)
-			case c.app != "" && (len(got) != 1 || got[0] != c.app):
-				t.Errorf("%s %q, want [%q]", schema.HeaderApp, got, c.app)
+			if msg.Subject != names.SendSubjectFor(schema.KindCard, c.app) || msg.Header.Get(schema.HeaderApp) != "" {
+				t.Errorf("stored on %s with %s %q; want %s and no header", msg.Subject, schema.HeaderApp, msg.Header.Get(schema.HeaderApp),
+					names.SendSubjectFor(schema.KindCard, c.app))
 			}
 		})
 	}
@@ -411,7 +419,11 @@ func TestPublishWithoutAJobStreamFails(t *testing.T) {
 }
 
 func TestPublishConcurrently(t *testing.T) {
-	js, stream := startStreams(t, schema.Names{})
+	js, _ := startStreams(t, schema.Names{}, "ops")
+	stream, err := js.Stream(t.Context(), schema.Names{}.JobStreamFor("ops"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	p := newProducer(t, js, producer.WithDefaultApp("ops"))
 	const goroutines, each = 16, 16
 	errs := make(chan error, goroutines*each)

@@ -2,10 +2,12 @@ package producer
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/dingq/dingq/schema"
 )
@@ -38,9 +40,11 @@ type publishOptions struct {
 // spaces ([ErrInvalidID]).
 func WithID(id string) PublishOption { return func(o *publishOptions) { o.id = id } }
 
-// WithApp picks the workers' credential profile for the job, sent as the Dingq-App header:
-// ASCII letters, digits and '_', matched without regard to case ([ErrInvalidApp]); "default"
-// names the default profile. Default (or ""): the Producer's [WithDefaultApp], if any.
+// WithApp picks the app whose credentials the workers send the job with: the job is published to
+// "<prefix>.send.<kind>.<app>", into the app's own job stream. The name is letters, digits and
+// '_', matched without regard to case ([ErrInvalidApp]); "default" names the default app, whose
+// subject carries no app. Default (or ""): the Producer's [WithDefaultApp], if any. A producer
+// whose NATS account maps "<prefix>.send.>" into an app's subjects needs no WithApp.
 func WithApp(app string) PublishOption { return func(o *publishOptions) { o.app = app } }
 
 // Publish validates job and publishes it to its kind's job subject, then waits for JetStream's
@@ -52,8 +56,12 @@ func WithApp(app string) PublishOption { return func(o *publishOptions) { o.app 
 // Every publish carries the job id as Nats-Msg-Id, so publishing the same job again within the
 // stream's duplicate window (10 minutes by default) is safe: JetStream drops the copy and
 // Result.Duplicate reports it. Two identical robot bodies share a derived id; give each its own
-// [WithID] to post the same message twice. Any other error (no job stream, a timeout, a full
-// stream, ctx done) means the job may not be queued: publish it again.
+// [WithID] to post the same message twice.
+//
+// A job stream that is full (at its size or message limit: it refuses new jobs rather than drop
+// queued ones) makes Publish return an error wrapping [ErrStreamFull], naming the stream and the
+// limit: the job is not queued. Any other error (no job stream, a timeout, ctx done) means the job
+// may not be queued: publish it again.
 //
 // Publish is safe for concurrent use and does not keep job.Body.
 func (p *Producer) Publish(ctx context.Context, job Job, opts ...PublishOption) (Result, error) {
@@ -70,25 +78,95 @@ func (p *Producer) Publish(ctx context.Context, job Job, opts ...PublishOption) 
 	if err := checkID(o.id); err != nil {
 		return Result{}, err
 	}
-	if err := checkApp(o.app); err != nil {
+	app, err := checkApp(o.app)
+	if err != nil {
 		return Result{}, err
 	}
 	id := schema.JobID(job.Kind, o.id, job.Body)
 	if err := p.validator.Validate(job.Kind, job.Body); err != nil {
 		return Result{}, fmt.Errorf("%s job %s: %w", job.Kind, id, err)
 	}
-	msg := nats.NewMsg(p.names.SendSubject(job.Kind))
+	msg := nats.NewMsg(p.names.SendSubjectFor(job.Kind, app))
 	msg.Data = job.Body
 	msg.Header.Set(schema.HeaderMsgID, id)
-	if o.app != "" {
-		msg.Header.Set(schema.HeaderApp, o.app)
-	}
 	ack, err := p.js.PublishMsg(ctx, msg)
 	if err != nil {
+		if full := StreamFull(p.names.JobStreamFor(app), err); full != nil {
+			err = full
+		} else if none := NoStream(msg.Subject, err); none != nil {
+			err = none
+		}
 		return Result{}, fmt.Errorf("publish %s job %s: %w", job.Kind, id, err)
 	}
-	return Result{Stream: ack.Stream, Sequence: ack.Sequence, JobID: id, Duplicate: ack.Duplicate}, nil
+	// The stream that took the job names its app, also when an account import chose it.
+	if a, ok := p.names.AppOfJobStream(ack.Stream); ok {
+		app = a
+	}
+	return Result{Stream: ack.Stream, Sequence: ack.Sequence, JobID: schema.QualifiedID(app, id), Duplicate: ack.Duplicate}, nil
 }
+
+// ErrStreamFull: JetStream refused the job because the job stream is full, at its MaxBytes or
+// MaxMsgs limit (or MaxMsgsPerSubject): the stream discards new messages, not queued ones, so the
+// job is not queued. It is the stream's state, not the job's: publish the job again once the
+// workers have made room (its id makes that safe); until then a retry fails the same way. The
+// error says which stream and which limit, e.g. "job stream DINGQ_JOBS is full (max bytes): job
+// not queued", and also wraps JetStream's *jetstream.APIError.
+var ErrStreamFull = errors.New("producer: job stream is full")
+
+// JetStream's refusal of a message by a stream with DiscardNew at a limit: a 503 API error with
+// error code 10077 (JSStreamStoreFailedF, "{err}" in nats-server's errors.json), whose
+// description is the store's error for the limit (ErrMaxBytes, ErrMaxMsgs, ErrMaxMsgsPerSubject
+// in nats-server's store.go). The same code with another description (e.g. "message too large")
+// is not a full stream.
+const jsErrCodeStreamStoreFailed jetstream.ErrorCode = 10077
+
+// fullLimits maps the descriptions of a full stream's refusal to the limit they name.
+var fullLimits = map[string]string{
+	"maximum bytes exceeded":                "max bytes",
+	"maximum messages exceeded":             "max messages",
+	"maximum messages per subject exceeded": "max messages per subject",
+}
+
+// NoStream returns err with the likely cause named when err is JetStream finding no stream for
+// subject (errors.Is [jetstream.ErrNoStreamResponse] still holds); otherwise nil. Each app's job
+// stream is created by the workers that have its credentials: until one has started, a job for
+// the app has nowhere to go.
+func NoStream(subject string, err error) error {
+	if !errors.Is(err, jetstream.ErrNoStreamResponse) {
+		return nil
+	}
+	return fmt.Errorf("no job stream takes %s: no worker with that app's credentials has started, or the subject names no job kind: %w", subject, err)
+}
+
+// StreamFull returns an error wrapping [ErrStreamFull] and err, naming stream and the limit hit,
+// when err is JetStream refusing a publish because stream is full; otherwise nil. Publish applies
+// it to its own publishes; it serves code that publishes jobs through JetStream directly, as
+// `dingq send` does (err may come from a synchronous publish or an async publish's ack).
+func StreamFull(stream string, err error) error {
+	var apiErr *jetstream.APIError
+	if !errors.As(err, &apiErr) || apiErr.ErrorCode != jsErrCodeStreamStoreFailed {
+		return nil
+	}
+	limit, ok := fullLimits[apiErr.Description]
+	if !ok {
+		return nil
+	}
+	return &streamFullError{stream: stream, limit: limit, err: err}
+}
+
+// streamFullError is [ErrStreamFull] for one stream and limit, wrapping JetStream's error.
+type streamFullError struct {
+	stream, limit string
+	err           error
+}
+
+func (e *streamFullError) Error() string {
+	return fmt.Sprintf("job stream %s is full (%s): job not queued", e.stream, e.limit)
+}
+
+func (e *streamFullError) Is(target error) bool { return target == ErrStreamFull }
+
+func (e *streamFullError) Unwrap() error { return e.err }
 
 // maxID caps an explicit job id, as [schema.JobID] caps a derived one.
 const maxID = 256
@@ -107,12 +185,14 @@ func checkID(id string) error {
 
 func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
 
-// checkApp accepts "" (no header) and the names a worker's profile can have.
-func checkApp(app string) error {
-	for _, r := range app {
-		if !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || r == '_') {
-			return fmt.Errorf("%w: %q: want ASCII letters, digits and '_'", ErrInvalidApp, app)
-		}
+// checkApp returns the app a name picks, in lower case: "" for "" and "default".
+func checkApp(name string) (string, error) {
+	app := strings.ToLower(name)
+	if app == "" || app == schema.DefaultApp {
+		return "", nil
 	}
-	return nil
+	if err := schema.ValidateApp(app); err != nil {
+		return "", fmt.Errorf("%w: %w", ErrInvalidApp, err)
+	}
+	return app, nil
 }

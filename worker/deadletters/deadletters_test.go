@@ -71,6 +71,8 @@ func TestScanOfAnEmptyStreamOrAnEmptyFilterEndsAtOnce(t *testing.T) {
 	}
 }
 
+// A letter of a job from before apps were in subjects names its app in a Dingq-App header: the
+// replay goes to that app's subject and stream, without the header.
 func TestReplayPublishesWithoutDeadLetterHeadersThenDeletes(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
@@ -81,10 +83,10 @@ func TestReplayPublishesWithoutDeadLetterHeadersThenDeletes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Duplicate || r.Subject != "dingq.send.card" || r.MsgID != "replay-1-job-1" {
+	if r.Duplicate || r.Subject != "dingq.send.card.ops" || r.MsgID != "replay-1-job-1" {
 		t.Errorf("replayed = %+v", r)
 	}
-	jobs, _ := e.js.Stream(ctx, names.JobStream())
+	jobs, _ := e.js.Stream(ctx, names.JobStreamFor("ops"))
 	m, err := jobs.GetMsg(ctx, r.JobSeq)
 	if err != nil {
 		t.Fatal(err)
@@ -92,7 +94,7 @@ func TestReplayPublishesWithoutDeadLetterHeadersThenDeletes(t *testing.T) {
 	if string(m.Data) != `{"outTrackId":"job-1"}` {
 		t.Errorf("body = %s", m.Data)
 	}
-	want := map[string]string{schema.HeaderApp: "ops", "Trace-Id": "t-9", schema.HeaderMsgID: "replay-1-job-1",
+	want := map[string]string{"Trace-Id": "t-9", schema.HeaderMsgID: "replay-1-job-1",
 		schema.HeaderReplayOf: fmt.Sprintf("stream=DINGQ_DEAD seq=1 sha256=%x", sha256.Sum256([]byte(`{"outTrackId":"job-1"}`)))}
 	for k, v := range want {
 		if got := m.Header.Get(k); got != v {
@@ -126,7 +128,7 @@ func (e *env) interruptedReplay(seq uint64) {
 func (e *env) takeJob() {
 	e.t.Helper()
 	ctx := context.Background()
-	cons, err := e.js.Consumer(ctx, names.JobStream(), names.Consumer())
+	cons, err := e.js.Consumer(ctx, names.JobStream(), names.ConsumerFor(schema.KindCard))
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -154,7 +156,7 @@ func TestInterruptedReplayRunAgainIsCheckedAndPublishesNothingTwice(t *testing.T
 	if !r.Duplicate {
 		t.Error("second replay not reported as a duplicate")
 	}
-	if n := e.count(names.JobStream()); n != 1 {
+	if n := e.count(names.JobStreamFor("ops")); n != 1 {
 		t.Errorf("job stream holds %d jobs after the second replay, want the first replay's only", n)
 	}
 	if n := e.count(names.DeadStream()); n != 0 {

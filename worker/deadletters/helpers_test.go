@@ -41,7 +41,7 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	if _, err := worker.Provision(ctx, js, worker.Config{Names: names}); err != nil {
+	if _, err := worker.Provision(ctx, js, worker.Config{Names: names, Apps: []string{"ops"}}); err != nil {
 		t.Fatal(err)
 	}
 	store, err := deadletters.Open(ctx, js, names)

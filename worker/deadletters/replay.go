@@ -63,7 +63,8 @@ type Replayed struct {
 // duplicate window (which still holds the original id) does not drop it; it is the same for
 // every replay of l, so a second replay of l within that window is dropped; and it keeps the
 // original job id to search logs by. A job id that is itself a replay's loses that prefix, so
-// ids do not grow with each replay.
+// ids do not grow with each replay, and an app's job id loses its "<app>:" (the worker qualifies
+// the replay's id with the app again, from its subject).
 func ReplayID(l Letter) string {
 	id := "replay-" + strconv.FormatUint(l.Seq, 10)
 	if job := originalJobID(l.JobID); job != "" {
@@ -72,8 +73,12 @@ func ReplayID(l Letter) string {
 	return id
 }
 
-// originalJobID strips the "replay-<seq>-" prefixes of earlier replays.
+// originalJobID strips the app qualifier of an app's job id (see [schema.QualifiedID]) and the
+// "replay-<seq>-" prefixes of earlier replays.
 func originalJobID(id string) string {
+	if app, rest, ok := strings.Cut(id, ":"); ok && schema.ValidateApp(app) == nil {
+		id = rest
+	}
 	for {
 		rest, ok := strings.CutPrefix(id, "replay-")
 		if !ok {
@@ -116,8 +121,8 @@ func (s *Store) Replay(ctx context.Context, seq uint64) (Replayed, error) {
 	return r, nil
 }
 
-// Republish publishes l's body to its original job subject with l's headers less the dead-letter
-// ones (Dingq-App and the producer's own stay), with Nats-Msg-Id [ReplayID] and with
+// Republish publishes l's body to its original job subject (see [Store.jobSubject]) with l's
+// headers less the dead-letter ones (the producer's own stay), with Nats-Msg-Id [ReplayID] and with
 // Dingq-Replay-Of naming l and its body's hash, and waits for the job stream's ack. It does not
 // delete l: that is [Store.Replay]'s second step. A truncated l is refused ([ErrTruncated]).
 func (s *Store) Republish(ctx context.Context, l Letter) (Replayed, error) {
@@ -125,7 +130,7 @@ func (s *Store) Republish(ctx context.Context, l Letter) (Replayed, error) {
 	if l.Truncated != nil {
 		return r, fmt.Errorf("dead letter %d: %w (%s)", l.Seq, ErrTruncated, describeTruncation(l))
 	}
-	subject, err := s.jobSubject(l)
+	subject, app, err := s.jobSubject(l)
 	if err != nil {
 		return r, err
 	}
@@ -138,7 +143,7 @@ func (s *Store) Republish(ctx context.Context, l Letter) (Replayed, error) {
 		}
 	}
 	m.Header.Set(schema.HeaderReplayOf, s.replayOf(l))
-	ack, err := s.js.PublishMsg(ctx, m, jetstream.WithMsgID(r.MsgID), jetstream.WithExpectStream(s.names.JobStream()))
+	ack, err := s.js.PublishMsg(ctx, m, jetstream.WithMsgID(r.MsgID), jetstream.WithExpectStream(s.names.JobStreamFor(app)))
 	if err != nil {
 		return r, fmt.Errorf("publish dead letter %d to %s: %w", l.Seq, subject, err)
 	}
@@ -147,10 +152,10 @@ func (s *Store) Republish(ctx context.Context, l Letter) (Replayed, error) {
 }
 
 // replayDrops reports whether a replay leaves header k out: the dead-letter headers, an earlier
-// replay's Dingq-Replay-Of (the replay sets its own), and JetStream's own Nats-* headers, which
-// would deduplicate or constrain the publish.
+// replay's Dingq-Replay-Of (the replay sets its own), JetStream's own Nats-* headers, which would
+// deduplicate or constrain the publish, and Dingq-App, which the replay's subject carries instead.
 func replayDrops(k string) bool {
-	if len(k) >= 5 && strings.EqualFold(k[:5], "Nats-") || strings.EqualFold(k, schema.HeaderReplayOf) {
+	if len(k) >= 5 && strings.EqualFold(k[:5], "Nats-") || strings.EqualFold(k, schema.HeaderReplayOf) || strings.EqualFold(k, schema.HeaderApp) {
 		return true
 	}
 	return slices.ContainsFunc(deadLetterHeaders, func(h string) bool { return strings.EqualFold(h, k) })
@@ -163,12 +168,16 @@ func (s *Store) replayOf(l Letter) string {
 }
 
 // checkReplay decides whether a replay of l whose publish was a duplicate may delete l: only
-// when the message the job stream holds under the replay's id is l's replay (same subject, body,
-// Dingq-App, and Dingq-Replay-Of when it has one: a replay by a dingq before that header has
+// when the message the job stream holds under the replay's id is l's replay (same subject, so the
+// same app, same body, and Dingq-Replay-Of when it has one: a replay by a dingq before that header has
 // none). A message that is gone cannot be checked (see [ErrReplayUnverified]); one that is there
 // and differs is someone else's ([ErrReplayConflict]). Either way l is kept.
 func (s *Store) checkReplay(ctx context.Context, l Letter, r Replayed) error {
-	jobs, err := s.js.Stream(ctx, s.names.JobStream())
+	_, app, err := s.names.ParseJobSubject(r.Subject)
+	if err != nil {
+		return fmt.Errorf("dead letter %d: %w: %q", l.Seq, ErrNotJobSubject, r.Subject)
+	}
+	jobs, err := s.js.Stream(ctx, s.names.JobStreamFor(app))
 	if err != nil {
 		return fmt.Errorf("dead letter %d: check the duplicate at job stream seq %d: %w", l.Seq, r.JobSeq, err)
 	}
@@ -199,9 +208,6 @@ func (s *Store) replayDiffers(l Letter, r Replayed, m *jetstream.RawStreamMsg) s
 	if of := m.Header.Get(schema.HeaderReplayOf); of != "" && of != s.replayOf(l) {
 		return "the replay of another dead letter (" + of + ")"
 	}
-	if m.Header.Get(schema.HeaderApp) != l.Header.Get(schema.HeaderApp) {
-		return "a job for another Dingq-App"
-	}
 	return ""
 }
 
@@ -214,15 +220,25 @@ func describeTruncation(l Letter) string {
 	return fmt.Sprintf("%d of %d bytes kept, original sha256 %s", len(l.Data), t.Length, t.SHA256)
 }
 
-// jobSubject is where l is replayed: its Dingq-Original-Subject, or its kind's job subject when
-// that header is missing.
-func (s *Store) jobSubject(l Letter) (string, error) {
-	subject := l.OriginalSubject
+// jobSubject is where l is replayed, and the app that subject names: its Dingq-Original-Subject,
+// or its kind's job subject when that header is missing. A job from before apps were in subjects
+// picked its app with a Dingq-App header on the default app's subject: it is replayed to that
+// app's subject.
+func (s *Store) jobSubject(l Letter) (subject, app string, err error) {
+	subject = l.OriginalSubject
 	if subject == "" && l.Kind != "" {
 		subject = s.names.SendSubject(l.Kind)
 	}
-	if k, err := s.names.KindOf(subject); err != nil || s.names.SendSubject(k) != subject {
-		return "", fmt.Errorf("dead letter %d: %w: %q", l.Seq, ErrNotJobSubject, subject)
+	k, app, err := s.names.ParseJobSubject(subject)
+	if err != nil || s.names.SendSubjectFor(k, app) != subject {
+		return "", "", fmt.Errorf("dead letter %d: %w: %q", l.Seq, ErrNotJobSubject, subject)
 	}
-	return subject, nil
+	if h := strings.ToLower(l.Header.Get(schema.HeaderApp)); app == "" && h != "" && h != schema.DefaultApp {
+		if err := schema.ValidateApp(h); err != nil {
+			return "", "", fmt.Errorf("dead letter %d: its %s header: %w", l.Seq, schema.HeaderApp, err)
+		}
+		app = h
+		subject = s.names.SendSubjectFor(k, app)
+	}
+	return subject, app, nil
 }

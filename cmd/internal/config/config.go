@@ -8,6 +8,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"maps"
 	"net"
 	"net/url"
 	"slices"
@@ -69,6 +70,8 @@ type Config struct {
 	DuplicateWindow time.Duration // --duplicate-window
 	SentTTL         time.Duration // --sent-ttl
 	Replicas        int           // --replicas: of every stream and bucket
+	JobsMaxBytes    int64         // --jobs-max-bytes: of each app's job stream
+	DeadMaxBytes    int64         // --dead-max-bytes: of the dead-letter stream
 
 	HTTPAddr  string // --http-addr
 	LogLevel  string // --log-level
@@ -104,6 +107,8 @@ func Default() Config {
 		DuplicateWindow: worker.DefaultDuplicateWindow,
 		SentTTL:         worker.DefaultSentTTL,
 		Replicas:        1,
+		JobsMaxBytes:    worker.DefaultJobStreamMaxBytes,
+		DeadMaxBytes:    worker.DefaultDeadStreamMaxBytes,
 		HTTPAddr:        "127.0.0.1:9090",
 		LogLevel:        "info",
 		LogFormat:       "json",
@@ -135,7 +140,7 @@ func (c *Config) RegisterServe(fs *flag.FlagSet) {
 	fs.StringVar(&c.APIURL, "dingtalk-api-url", c.APIURL, "new-style DingTalk API base URL")
 	fs.StringVar(&c.OAPIURL, "dingtalk-oapi-url", c.OAPIURL, "old-style DingTalk API base URL")
 	fs.StringVar(&c.KdocsURL, "kdocs-api-url", c.KdocsURL, "kdocs relay base URL")
-	fs.StringVar(&c.AppKey, "dingtalk-app-key", c.AppKey, "DingTalk app key of the default profile; a job's Dingq-App header picks a named one, "+
+	fs.StringVar(&c.AppKey, "dingtalk-app-key", c.AppKey, "DingTalk app key of the default profile; a job published to <prefix>.send.<kind>.<app> uses the named app <app>, "+
 		"set in the --config file's apps: section or as DINGQ_APP_<NAME>_KEY, DINGQ_APP_<NAME>_SECRET and DINGQ_APP_<NAME>_KDOCS_TOKEN")
 	fs.StringVar(&c.AppSecret, "dingtalk-app-secret", c.AppSecret, "DingTalk app secret (prefer the environment variable)")
 	fs.StringVar(&c.KdocsToken, "kdocs-access-token", c.KdocsToken, "kdocs relay access token (prefer the environment variable)")
@@ -150,6 +155,8 @@ func (c *Config) RegisterServe(fs *flag.FlagSet) {
 	fs.DurationVar(&c.DuplicateWindow, "duplicate-window", c.DuplicateWindow, "how long the job stream drops a second publish with the same Nats-Msg-Id")
 	fs.DurationVar(&c.SentTTL, "sent-ttl", c.SentTTL, "how long the id of a sent job is remembered, so a redelivered job is not sent twice")
 	fs.IntVar(&c.Replicas, "replicas", c.Replicas, "replicas of every stream and key-value bucket: 1 for a single NATS server, 3 in a cluster (the servers must have as many JetStream nodes)")
+	fs.Int64Var(&c.JobsMaxBytes, "jobs-max-bytes", c.JobsMaxBytes, "size limit in bytes of each app's job stream; a full stream refuses new jobs")
+	fs.Int64Var(&c.DeadMaxBytes, "dead-max-bytes", c.DeadMaxBytes, "size limit in bytes of the dead-letter stream; while it is full, failing jobs stay queued")
 	fs.StringVar(&c.HTTPAddr, "http-addr", c.HTTPAddr, "address of /healthz, /readyz and /metrics")
 	fs.StringVar(&c.Status, "status", c.Status, "delivery status: on (each final outcome as an event on <prefix>.events.<kind>.<outcome> and in the DINGQ_STATUS bucket, for dingq status) or off")
 	fs.BoolVar(&c.Debug, "debug-endpoints", c.Debug, "also serve /debug/pprof and /debug/vars on --http-addr (profiling; keep it off where others can reach the port)")
@@ -320,16 +327,19 @@ func (c Config) NATSServers() string {
 // Worker returns the worker's share of the configuration.
 func (c Config) Worker() worker.Config {
 	return worker.Config{
-		Names:           schema.NewNames(c.SubjectPrefix),
-		Concurrency:     c.Concurrency,
-		MaxAttempts:     c.MaxAttempts,
-		BackoffInitial:  c.BackoffInitial,
-		BackoffMax:      c.BackoffMax,
-		AckWait:         c.AckWait,
-		ShutdownTimeout: c.ShutdownTimeout,
-		DuplicateWindow: c.DuplicateWindow,
-		SentTTL:         c.SentTTL,
-		Replicas:        c.Replicas,
+		Names:              schema.NewNames(c.SubjectPrefix),
+		Concurrency:        c.Concurrency,
+		MaxAttempts:        c.MaxAttempts,
+		BackoffInitial:     c.BackoffInitial,
+		BackoffMax:         c.BackoffMax,
+		AckWait:            c.AckWait,
+		ShutdownTimeout:    c.ShutdownTimeout,
+		DuplicateWindow:    c.DuplicateWindow,
+		SentTTL:            c.SentTTL,
+		Replicas:           c.Replicas,
+		Apps:               slices.Sorted(maps.Keys(c.Apps)),
+		JobStreamMaxBytes:  c.JobsMaxBytes,
+		DeadStreamMaxBytes: c.DeadMaxBytes,
 	}
 }
 

@@ -36,6 +36,7 @@ func TestDefaultsMatchTheContract(t *testing.T) {
 		Concurrency: 64, MaxAttempts: 8, BackoffInitial: time.Second, BackoffMax: 5 * time.Minute,
 		AckWait: 30 * time.Second, HTTPTimeout: 10 * time.Second, ShutdownTimeout: 25 * time.Second,
 		DuplicateWindow: 10 * time.Minute, SentTTL: 24 * time.Hour, Replicas: 1,
+		JobsMaxBytes: 1 << 30, DeadMaxBytes: 1 << 30,
 		HTTPAddr: "127.0.0.1:9090", LogLevel: "info", LogFormat: "json",
 		RateAPI: ratelimit.Rate{N: 20, Per: time.Second}, RateRobot: ratelimit.Rate{N: 20, Per: time.Minute},
 		RobotPenalty: 10 * time.Minute, RobotVia: "auto", Status: "on",

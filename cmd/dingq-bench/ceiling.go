@@ -127,7 +127,7 @@ func runCeiling(ctx context.Context, c ceilingConfig) error {
 			case <-stopping:
 				_ = m.Nak()
 			}
-		}, jetstream.PullMaxMessages(c.concurrency))
+		}, jetstream.PullMaxMessages(c.concurrency), jetstream.PullExpiry(5*time.Second)) // as a dingq worker pulls
 		if err != nil {
 			return err
 		}

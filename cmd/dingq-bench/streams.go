@@ -50,9 +50,10 @@ func (l *lab) pause(ctx context.Context) error {
 // release ends the pause shortly, and returns the instant it ends. It moves the pause's deadline
 // rather than resuming: nats-server (2.15) does not wake the pull requests waiting on a consumer
 // that is resumed, so they would wait for the clients' next pull (seconds), while a deadline that
-// passes does wake them.
+// passes does wake them. The lead covers the three updates: a deadline already past when its
+// update lands counts as a resume.
 func (l *lab) release(ctx context.Context) (int64, error) {
-	const lead = 100 * time.Millisecond
+	const lead = 500 * time.Millisecond
 	at := now() + int64(lead)
 	for _, k := range schema.Kinds() {
 		if _, err := l.js.PauseConsumer(ctx, l.names.JobStream(), l.names.ConsumerFor(k), time.Unix(0, at)); err != nil {

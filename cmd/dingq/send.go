@@ -83,7 +83,7 @@ func send(ctx context.Context, args []string, io stdio) error {
 		hdr.Set(schema.HeaderMsgID, *id)
 	}
 	names := schema.NewNames(cfg.SubjectPrefix)
-	return publishJobs(ctx, js, names.SendSubjectFor(kind, appName), names.JobStreamFor(appName), name, kind, jobs, hdr, io)
+	return publishJobs(ctx, js, names, appName, name, kind, jobs, hdr, io)
 }
 
 func openInput(args []string, stdin io.Reader) (io.ReadCloser, string, error) {
@@ -179,7 +179,8 @@ func (l *lineCounter) lineAt(off int64) int {
 // job and says which job, at which line of the input, was refused first, how many were queued
 // before it and, exactly, which lines were not queued (those already in flight may be refused
 // too, or land if workers made room meanwhile).
-func publishJobs(ctx context.Context, js jetstream.JetStream, subject, stream, name string, kind schema.Kind, jobs []inputJob, hdr nats.Header, io stdio) error {
+func publishJobs(ctx context.Context, js jetstream.JetStream, names schema.Names, app, name string, kind schema.Kind, jobs []inputJob, hdr nats.Header, io stdio) error {
+	subject, stream := names.SendSubjectFor(kind, app), names.JobStreamFor(app)
 	id := hdr.Get(schema.HeaderMsgID)
 	const window = 256
 	type pending struct {
@@ -235,7 +236,12 @@ func publishJobs(ctx context.Context, js jetstream.JetStream, subject, stream, n
 		default:
 			published++
 			if len(jobs) == 1 {
-				fmt.Fprintf(io.out, "published %s job %s (stream %s, seq %d)\n", kind, p.id, ack.Stream, ack.Sequence)
+				// The stream that took the job names its app, also when an account import chose it.
+				id := p.id
+				if a, ok := names.AppOfJobStream(ack.Stream); ok {
+					id = schema.QualifiedID(a, p.id)
+				}
+				fmt.Fprintf(io.out, "published %s job %s (stream %s, seq %d)\n", kind, id, ack.Stream, ack.Sequence)
 			}
 		}
 		return true

@@ -178,3 +178,23 @@ func TestStatusPendingWhileRetrying(t *testing.T) {
 		t.Errorf("an event for a job still retrying: %s %s", m.Subject, m.Data)
 	}
 }
+
+// A named app's job is reported under its qualified id: `dingq send --app` prints it, the log and
+// the status know it by it, and the bare id of another app's job with the same id is another job.
+func TestStatusKnowsAnAppsJobByItsQualifiedID(t *testing.T) {
+	h := newHarness(t)
+	env := h.env()
+	env["DINGQ_APP_SALES_KEY"], env["DINGQ_APP_SALES_SECRET"] = "app-key", appSecret
+	h.start(env)
+	if code, out := cli(env, cardJob("st-app"), "send", "card", "--app", "sales", "--id", "st-app"); code != 0 || !strings.Contains(out, "job sales:st-app (stream DINGQ_JOBS_SALES") {
+		t.Fatalf("send: exit %d: %s", code, out)
+	}
+	waitFor(t, 10*time.Second, "the job sent", func() bool { return h.sb.DeliveryCount("st-app") == 1 }, h.out)
+	waitFor(t, 10*time.Second, "its status recorded", func() bool {
+		code, out := cli(env, "", "status", "sales:st-app")
+		return code == 0 && strings.Contains(out, `job "sales:st-app": sent`)
+	}, h.out)
+	if code, out := cli(env, "", "status", "st-app"); code == 0 && strings.Contains(out, "sent") {
+		t.Errorf("the default app's job st-app reads as sent: %s", out)
+	}
+}

@@ -67,7 +67,7 @@ func (s *stack) collect(t *testing.T, r *result) {
 }
 
 // report logs the figures: a summary, the timeline with each fault's stall (the longest time
-// without a delivery until the next fault) and delivery rate, and a row for the README's table.
+// without a delivery until the next fault) and delivery rate, and a row for docs/reliability.md's table.
 // Stalls and rates compare the sandbox's delivery times with the test's clock: one clock, as
 // long as the Docker engine runs on this machine.
 func (r *result) report(t *testing.T, scenario string) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -64,12 +65,12 @@ func Provision(ctx context.Context, js jetstream.JetStream, cfg Config) (*Resour
 	}
 	var res Resources
 	if _, err := js.CreateOrUpdateStream(ctx, deadStreamConfig(cfg)); err != nil {
-		return nil, fmt.Errorf("provision stream %s: %w", cfg.Names.DeadStream(), err)
+		return nil, fmt.Errorf("provision stream %s: %w%s", cfg.Names.DeadStream(), err, storageHint(cfg, err))
 	}
 	for _, app := range cfg.apps() {
 		sc := jobStreamConfig(cfg, app)
 		if _, err := js.CreateOrUpdateStream(ctx, sc); err != nil {
-			return nil, fmt.Errorf("provision stream %s: %w", sc.Name, err)
+			return nil, fmt.Errorf("provision stream %s: %w%s", sc.Name, err, storageHint(cfg, err))
 		}
 		if err := js.DeleteConsumer(ctx, sc.Name, schema.ConsumerName); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
 			return nil, fmt.Errorf("remove the shared consumer %s of an earlier version from %s: %w", schema.ConsumerName, sc.Name, err)
@@ -104,10 +105,24 @@ func Provision(ctx context.Context, js jetstream.JetStream, cfg Config) (*Resour
 	var err error
 	for _, b := range buckets {
 		if *b.kv, err = js.CreateOrUpdateKeyValue(ctx, b.cfg); err != nil {
-			return nil, fmt.Errorf("provision key-value bucket %s: %w", b.cfg.Bucket, err)
+			return nil, fmt.Errorf("provision key-value bucket %s: %w%s", b.cfg.Bucket, err, storageHint(cfg, err))
 		}
 	}
 	return &res, nil
+}
+
+// storageHint explains a refusal for want of storage: every stream and bucket reserves its
+// MaxBytes on each server that holds a replica, against the server's and the account's JetStream
+// limits. For any other error it is "".
+func storageHint(cfg Config, err error) string {
+	var apiErr *jetstream.APIError
+	if !errors.As(err, &apiErr) || !strings.Contains(strings.ToLower(apiErr.Description), "insufficient") {
+		return ""
+	}
+	total := int64(len(cfg.apps()))*cfg.JobStreamMaxBytes + cfg.DeadStreamMaxBytes +
+		sentBucketMaxBytes + statusBucketMaxBytes + limitBucketMaxBytes + tokenBucketMaxBytes
+	return fmt.Sprintf(" (the streams and buckets reserve %d MiB per replica: DINGQ_JOBS_MAX_BYTES for each of %d job streams, DINGQ_DEAD_MAX_BYTES, and 529 MiB of buckets; lower those, or raise the JetStream max_file_store of the servers or the account)",
+		total>>20, len(cfg.apps()))
 }
 
 // apps lists the apps with a job stream: the default one ("") first.

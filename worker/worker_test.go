@@ -10,12 +10,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/dingq/dingq/dispatcher"
 	"github.com/dingq/dingq/schema"
 	"github.com/dingq/dingq/worker"
+	"github.com/dingq/dingq/worker/embedded"
 	"github.com/dingq/dingq/worker/workertest"
 )
 
@@ -394,5 +396,31 @@ func TestCustomPrefixNamesEverything(t *testing.T) {
 	dl, err := s.GetLastMsgForSubject(context.Background(), "staging.dead.card")
 	if err != nil || dl.Header.Get(schema.HeaderJobID) != "pre-1" {
 		t.Fatalf("dead letter on staging.dead.card: %v %v", dl, err)
+	}
+}
+
+// A server whose JetStream store cannot hold what the streams and buckets reserve refuses them;
+// the error says what reserves how much and which settings to change.
+func TestProvisionExplainsAStoreTooSmall(t *testing.T) {
+	srv, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: server.RANDOM_PORT, NoSigs: true,
+		JetStream: true, StoreDir: t.TempDir(), JetStreamMaxStore: 1 << 30})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Start()
+	t.Cleanup(srv.Shutdown)
+	if !srv.ReadyForConnections(10 * time.Second) {
+		t.Fatal("server not ready")
+	}
+	e := envOn(t, &embedded.Server{Server: srv})
+	_, err = worker.Provision(context.Background(), e.js, testConfig())
+	if err == nil || !strings.Contains(err.Error(), "the streams and buckets reserve 2577 MiB per replica") ||
+		!strings.Contains(err.Error(), "DINGQ_JOBS_MAX_BYTES") {
+		t.Fatalf("provision on a 1 GiB store: %v", err)
+	}
+	cfg := testConfig()
+	cfg.JobStreamMaxBytes, cfg.DeadStreamMaxBytes = 128<<20, 128<<20
+	if _, err := worker.Provision(context.Background(), e.js, cfg); err != nil {
+		t.Fatalf("provision within the store: %v", err)
 	}
 }

@@ -27,6 +27,7 @@ Usage:
   dingq dlq     list|show|replay|purge   inspect, replay and remove dead letters
   dingq status  [flags] <job-id>         where a job is: sent, dead (and why) or pending
   dingq sandbox [flags]                  serve a local stand-in for the DingTalk APIs
+  dingq version                          print the version, commit and Go version
 
 Every flag is also an environment variable (--nats-url is DINGQ_NATS_URL) and a key of the
 YAML file named by --config (nats-url: ...); a flag wins over its variable, the variable over
@@ -76,11 +77,16 @@ func run(ctx context.Context, args []string, io stdio) int {
 		"sandbox": sandboxCmd,
 		"dlq":     dlq,
 		"status":  statusCmd,
+		"version": versionCmd,
 	}
 	cmd, ok := commands[args[0]]
 	if !ok {
-		if args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		switch args[0] {
+		case "-h", "--help", "help":
 			fmt.Fprint(io.out, usage)
+			return 0
+		case "--version", "-version":
+			fmt.Fprintln(io.out, versionLine())
 			return 0
 		}
 		fmt.Fprintf(io.err, "dingq: unknown command %q\n\n%s", args[0], usage)

@@ -35,7 +35,9 @@ func BenchmarkClassifyCrossDomain(b *testing.B) {
 }
 
 func BenchmarkClassifyRobot(b *testing.B) {
-	classify := func(status int, body []byte) error { return classifyRobot(status, body, DefaultRobotRetryCodes()) }
+	classify := func(status int, body []byte) error {
+		return classifyRobot(status, body, DefaultRobotRetryCodes(), RobotPenalty)
+	}
 	benchClassify(b, classify,
 		[]byte(`{"code":0,"data":{}}`),
 		[]byte(`{"code":40001,"msg":"invalid link","hint":"check the webhook"}`), 200)

@@ -42,31 +42,35 @@ func (a *cardAnswer) message() string {
 	return wire.JSONText(a.MessageGateway)
 }
 
-// classifyCard reads the card API's answer (reference section 1): nil when the card was sent,
-// otherwise a [*Error]. Where the reference has no row, the choice is written at its case.
+// classifyCard reads the card API's answer: nil when the card was sent, otherwise a [*Error].
+// Table: docs/dingtalk.md#card-errors. Where that table has no row, the choice is written at its
+// case.
 func classifyCard(status int, body []byte) error {
 	a, isJSON := readCardAnswer(body)
 	if isJSON && isSuccess(status) && a.ProcessQueryKey != "" {
 		return nil // success row: 200 {"processQueryKey": ...}
 	}
 	code, msg := orCode(a.code(), httpCode(status)), a.message()
-	if !isJSON {
-		msg = snippet(body)
-	}
 	switch {
 	case status == 502 || status == 503 || status == 504:
 		// Row "502, 503, 504 / any", whatever the body: gateways answer with HTML pages.
+		if !isJSON {
+			return pageFailure(status, body)
+		}
 		return failure(Retry, code, status, msg, 0)
 	case status == 401:
 		// Row "401 / any", whatever the body.
+		if !isJSON {
+			msg = snippet(body)
+		}
 		return failure(TokenExpired, code, status, msg, 0)
 	case !isJSON:
-		// Row "any / not JSON": the per-IP ban page. Also taken, as the reference is silent, for
-		// a 2xx whose body is not JSON: whether it was sent is unknown, and outTrackId makes a
-		// second send harmless.
-		return failure(Retry, CodeNonJSONBody, status, msg, banDelay)
+		// Row "any / not JSON": the per-IP ban page (docs/dingtalk.md#ip-ban), waited out with
+		// banDelay. Also taken for a 2xx whose body is not JSON: whether it was sent is unknown,
+		// and outTrackId makes a second send harmless. A 413 page rejects (see pageFailure).
+		return pageFailure(status, body)
 	case isSuccess(status):
-		// Not in the reference: a 2xx without processQueryKey. Retry, since nothing says the card
+		// Not in the table: a 2xx without processQueryKey. Retry, since nothing says the card
 		// was sent, and sending it again is harmless.
 		return failure(Retry, orCode(a.code(), CodeUnexpectedAnswer), status, msg, 0)
 	}
@@ -74,42 +78,50 @@ func classifyCard(status int, body []byte) error {
 	return failure(d, code, status, msg, delay)
 }
 
-// cardDecision maps a failed JSON answer's status and code to the decision, row by row.
+// cardDecision maps a failed JSON answer's status and code to the decision, row by row
+// (docs/dingtalk.md#card-errors). Codes match in any case: DingTalk's gateway and its API
+// spell the same code differently.
 func cardDecision(status int, code string) (Decision, time.Duration) {
 	switch status {
 	case 400:
-		if code == "InvalidAuthentication" {
+		if strings.EqualFold(code, "InvalidAuthentication") {
 			return TokenExpired, 0 // row "400 / InvalidAuthentication"
 		}
 		// Row "400 / every other code". A 400 without a code is taken as the same: the status
 		// says the request is wrong.
 		return Reject, 0
 	case 429:
-		// Row "429 / systemBusy, system.busy", and, as the reference is silent, any other code.
+		// Row "429 / systemBusy, system.busy", and, as the table is silent, any other code.
 		return Retry, throttleDelay
 	case 403:
 		return cardForbidden(code)
 	case 413:
-		// Not in the reference: the body is too large, and will be as large next time.
+		// Not in the table: the body is too large, and will be as large next time.
 		return Reject, 0
 	}
-	// Row "500 / systemBusy, system.busy, unknownError", and, as the reference is silent, every
+	// Row "500 / systemBusy, system.busy, unknownError", and, as the table is silent, every
 	// other 500 code, other 5xx, other 4xx (404 and 405 point at a wrong base URL rather than a
 	// wrong job: retrying ends the job "exhausted", not "rejected") and 1xx/3xx.
 	return Retry, 0
 }
 
-// cardForbidden decides a 403 by the last dot-separated part of its code, so that the rows match
-// with or without the "Forbidden.AccessDenied." prefix.
+// cardForbidden decides a 403 by the last dot-separated part of its code, in any case, so that
+// the rows match with or without the "Forbidden.AccessDenied." prefix and however the gateway
+// spells it.
 func cardForbidden(code string) (Decision, time.Duration) {
 	name := code[strings.LastIndexByte(code, '.')+1:]
 	switch {
-	case name == "QpsLimitForAppkeyAndApi", name == "QpsLimitForApi", strings.Contains(name, "QpmLimit"):
-		return Retry, throttleDelay // row "403 / QPS limits"
-	case name == "AccessTokenPermissionDenied", name == "IpNotInWhiteList", name == "ApiCountLimitForOrg":
+	case isQPSCode(name):
+		// Row "403 / QPS limits" (docs/dingtalk.md#qps-limits): QpsLimitForAppkeyAndApi,
+		// QpsLimitForApi, QpmLimit..., in any case ("forbidden.accessDenied.qpsLimitForApi"), and
+		// any other QpsLimit/QpmLimit variant: waiting a second costs little, retrying at once
+		// hammers an API that said it is over its limit.
+		return Retry, throttleDelay
+	case strings.EqualFold(name, "AccessTokenPermissionDenied"), strings.EqualFold(name, "IpNotInWhiteList"),
+		strings.EqualFold(name, "ApiCountLimitForOrg"):
 		return Reject, 0 // row "403 / no permission, monthly quota"
 	}
-	// Not in the reference: another 403 code. Retry, as for any unknown answer; a lasting refusal
+	// Not in the table: another 403 code. Retry, as for any unknown answer; a lasting refusal
 	// still ends dead-lettered, as "exhausted".
 	return Retry, 0
 }

@@ -8,6 +8,7 @@ import (
 
 const htmlPage = "<!DOCTYPE html><html><body>Access denied: too many requests from your IP</body></html>"
 
+// cardCases is the card table's rows. Table: docs/dingtalk.md#card-errors.
 func cardCases() []classifyCase {
 	cases := []classifyCase{
 		{name: "200 processQueryKey: sent", status: 200, body: `{"processQueryKey":"pqk-1"}`, sent: true},
@@ -38,13 +39,27 @@ func cardCases() []classifyCase {
 		{name: "any not JSON, 403 html", status: 403, body: htmlPage, want: Retry, code: CodeNonJSONBody, delay: banDelay},
 		{name: "any not JSON, 500 text", status: 500, body: "internal error", want: Retry, code: CodeNonJSONBody, delay: banDelay},
 		{name: "any not JSON, 429 html", status: 429, body: htmlPage, want: Retry, code: CodeNonJSONBody, delay: banDelay},
+		{name: "any not JSON, 404 empty", status: 404, body: "", want: Retry, code: CodeNonJSONBody, delay: banDelay},
+		// A 413 page cannot be the ban's: the body will be as large next time (was a retry after
+		// banDelay, spending every attempt a minute apart).
+		{name: "any not JSON, 413 html", status: 413, body: "<html>413 Request Entity Too Large</html>", want: Reject, code: "http_413"},
+
+		// Codes in another case: DingTalk's gateway and API spell them differently.
+		{name: "403 QPS lower case", status: 403, body: `{"code":"forbidden.accessDenied.qpsLimitForApi"}`, want: Retry, code: "forbidden.accessDenied.qpsLimitForApi", delay: throttleDelay},
+		{name: "403 QPS upper case", status: 403, body: `{"Code":"FORBIDDEN.ACCESSDENIED.QPSLIMITFORAPPKEYANDAPI"}`, want: Retry, code: "FORBIDDEN.ACCESSDENIED.QPSLIMITFORAPPKEYANDAPI", delay: throttleDelay},
+		{name: "403 QPM lower case", status: 403, body: `{"code":"forbidden.accessDenied.qpmLimitForAppkeyAndApi"}`, want: Retry, code: "forbidden.accessDenied.qpmLimitForAppkeyAndApi", delay: throttleDelay},
+		{name: "403 QPS without prefix", status: 403, body: `{"code":"QpsLimitForApi"}`, want: Retry, code: "QpsLimitForApi", delay: throttleDelay},
+		{name: "403 QPS other variant", status: 403, body: `{"code":"Forbidden.AccessDenied.QpsLimitForUser"}`, want: Retry, code: "Forbidden.AccessDenied.QpsLimitForUser", delay: throttleDelay},
+		{name: "403 ipNotInWhiteList lower case", status: 403, body: `{"code":"forbidden.accessDenied.ipNotInWhiteList"}`, want: Reject, code: "forbidden.accessDenied.ipNotInWhiteList"},
+		{name: "403 accessTokenPermissionDenied lower case", status: 403, body: `{"code":"forbidden.accessDenied.accessTokenPermissionDenied"}`, want: Reject, code: "forbidden.accessDenied.accessTokenPermissionDenied"},
+		{name: "400 invalidAuthentication lower case", status: 400, body: `{"code":"invalidAuthentication"}`, want: TokenExpired, code: "invalidAuthentication"},
 
 		// PascalCase keys from the gateway.
 		{name: "pascal 403 QpsLimitForApi", status: 403, body: `{"Code":"Forbidden.AccessDenied.QpsLimitForApi","Message":"m","RequestId":"r","HostId":"h"}`, want: Retry, code: "Forbidden.AccessDenied.QpsLimitForApi", delay: throttleDelay},
 		{name: "pascal 400 InvalidAuthentication", status: 400, body: `{"Code":"InvalidAuthentication","Message":"m","RequestId":"r"}`, want: TokenExpired, code: "InvalidAuthentication"},
 		{name: "pascal 400 other", status: 400, body: `{"Code":"invalidParameter","Message":"m"}`, want: Reject, code: "invalidParameter"},
 
-		// Where the reference is silent.
+		// Where the table is silent.
 		{name: "silent 500 other code", status: 500, body: `{"code":"someNewError"}`, want: Retry, code: "someNewError"},
 		{name: "silent 501", status: 501, body: `{"code":"notImplemented"}`, want: Retry, code: "notImplemented"},
 		{name: "silent 404", status: 404, body: `{"code":"NotFound"}`, want: Retry, code: "NotFound"},

@@ -2,6 +2,7 @@ package dispatcher
 
 import "testing"
 
+// crossDomainCases is the cross-domain table's rows. Table: docs/dingtalk.md#cross-domain-errors.
 func crossDomainCases() []classifyCase {
 	return []classifyCase{
 		{name: "0 sent", status: 200, body: `{"errcode":0,"errmsg":"ok"}`, sent: true},
@@ -11,7 +12,18 @@ func crossDomainCases() []classifyCase {
 		{name: "88 sub 40001", status: 200, body: `{"errcode":88,"sub_code":"40001"}`, want: TokenExpired, code: "88/40001"},
 		{name: "88 sub 42001", status: 200, body: `{"errcode":88,"sub_code":"42001"}`, want: TokenExpired, code: "88/42001"},
 		{name: "88 sub 90018", status: 200, body: `{"errcode":88,"sub_code":"90018"}`, want: Retry, code: "88/90018", delay: throttleDelay},
-		{name: "88 sub 90002", status: 200, body: `{"errcode":88,"sub_code":"90002"}`, want: Retry, code: "88/90002", delay: throttleDelay},
+		// 88/90002 waits as 90002 does: the server is barred from the API for a while (was 1 s).
+		{name: "88 sub 90002", status: 200, body: `{"errcode":88,"sub_code":"90002"}`, want: Retry, code: "88/90002", delay: banDelay},
+		// errcode 88's sub_code takes the top-level errcode's decision (88/-1 and 88/9000x were
+		// rejected).
+		{name: "88 sub -1", status: 200, body: `{"errcode":88,"sub_code":"-1","sub_msg":"系统繁忙"}`, want: Retry, code: "88/-1"},
+		{name: "88 sub 90001", status: 200, body: `{"errcode":88,"sub_code":"90001"}`, want: Retry, code: "88/90001", delay: banDelay},
+		{name: "88 sub 90005", status: 200, body: `{"errcode":88,"sub_code":"90005"}`, want: Retry, code: "88/90005", delay: banDelay},
+		{name: "88 sub 90019", status: 200, body: `{"errcode":88,"sub_code":"90019"}`, want: Retry, code: "88/90019", delay: banDelay},
+		{name: "88 numeric sub 90010", status: 200, body: `{"errcode":88,"sub_code":90010}`, want: Retry, code: "88/90010", delay: banDelay},
+		{name: "88 sub 90020 monthly quota", status: 200, body: `{"errcode":88,"sub_code":"90020"}`, want: Reject, code: "88/90020"},
+		{name: "88 sub 90000", status: 200, body: `{"errcode":88,"sub_code":"90000"}`, want: Reject, code: "88/90000"},
+		{name: "88 sub 40035", status: 200, body: `{"errcode":88,"sub_code":"40035"}`, want: Reject, code: "88/40035"},
 		{name: "88 sub 60011", status: 200, body: `{"errcode":88,"sub_code":"60011","sub_msg":"no permission"}`, want: Reject, code: "88/60011"},
 		{name: "88 sub other", status: 200, body: `{"errcode":88,"sub_code":"isv.invalid-parameter"}`, want: Reject, code: "88/isv.invalid-parameter"},
 
@@ -23,6 +35,9 @@ func crossDomainCases() []classifyCase {
 		{name: "90002 throttled", status: 200, body: `{"errcode":90002}`, want: Retry, code: "90002", delay: banDelay},
 		{name: "90003 throttled", status: 200, body: `{"errcode":90003}`, want: Retry, code: "90003", delay: banDelay},
 		{name: "90010 throttled", status: 200, body: `{"errcode":90010}`, want: Retry, code: "90010", delay: banDelay},
+		// The QPS limit: a second, as 88/90018 (was banDelay).
+		{name: "90018 QPS limit", status: 200, body: `{"errcode":90018,"errmsg":"qps"}`, want: Retry, code: "90018", delay: throttleDelay},
+		{name: "90017 throttled", status: 200, body: `{"errcode":90017}`, want: Retry, code: "90017", delay: banDelay},
 		{name: "90019 throttled", status: 200, body: `{"errcode":90019}`, want: Retry, code: "90019", delay: banDelay},
 		{name: "90020 monthly quota", status: 200, body: `{"errcode":90020}`, want: Reject, code: "90020"},
 
@@ -34,15 +49,26 @@ func crossDomainCases() []classifyCase {
 		{name: "non-2xx 502 gateway", status: 502, body: "<html>bad gateway</html>", want: Retry, code: "http_502"},
 		{name: "non-2xx 500 gateway", status: 500, body: `{"errcode":-1}`, want: Retry, code: "http_500"},
 		{name: "non JSON", status: 200, body: "<html>banned</html>", want: Retry, code: CodeNonJSONBody, delay: banDelay},
+		// The ban page on any status but 502-504 and 413 waits banDelay (was a quick retry).
+		{name: "403 ban page", status: 403, body: htmlPage, want: Retry, code: CodeNonJSONBody, delay: banDelay},
+		{name: "500 html", status: 500, body: htmlPage, want: Retry, code: CodeNonJSONBody, delay: banDelay},
+		{name: "429 html", status: 429, body: htmlPage, want: Retry, code: CodeNonJSONBody, delay: banDelay},
+		{name: "404 empty", status: 404, body: "", want: Retry, code: CodeNonJSONBody, delay: banDelay},
+		{name: "503 html gateway", status: 503, body: htmlPage, want: Retry, code: "http_503"},
+		{name: "413 html", status: 413, body: "<html>too large</html>", want: Reject, code: "http_413"},
+		// A gateway's QPS refusal in JSON, in any case.
+		{name: "403 gateway QPS", status: 403, body: `{"Code":"Forbidden.AccessDenied.QpsLimitForApi","Message":"m"}`, want: Retry, code: "Forbidden.AccessDenied.QpsLimitForApi", delay: throttleDelay},
+		{name: "403 gateway QPS lower case", status: 403, body: `{"code":"forbidden.accessDenied.qpsLimitForApi"}`, want: Retry, code: "forbidden.accessDenied.qpsLimitForApi", delay: throttleDelay},
+		{name: "403 gateway other code", status: 403, body: `{"Code":"Forbidden.AccessDenied.IpNotInWhiteList"}`, want: Retry, code: "http_403"},
 
-		// Where the reference is silent.
+		// Where the table is silent.
 		{name: "silent errcode as string", status: 200, body: `{"errcode":"0"}`, sent: true},
 		{name: "silent 88 without sub_code", status: 200, body: `{"errcode":88}`, want: Retry, code: "88"},
 		{name: "silent 88 numeric sub_code", status: 200, body: `{"errcode":88,"sub_code":40014}`, want: TokenExpired, code: "88/40014"},
 		{name: "silent no errcode", status: 200, body: `{"errmsg":"ok"}`, want: Retry, code: CodeUnexpectedAnswer},
-		{name: "silent 429", status: 429, body: "", want: Retry, code: "http_429", delay: throttleDelay},
+		{name: "silent 429", status: 429, body: `{}`, want: Retry, code: "http_429", delay: throttleDelay},
 		{name: "silent 413", status: 413, body: "", want: Reject, code: "http_413"},
-		{name: "silent 404", status: 404, body: "", want: Retry, code: "http_404"},
+		{name: "silent 404", status: 404, body: `{}`, want: Retry, code: "http_404"},
 	}
 }
 

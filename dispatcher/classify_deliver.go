@@ -41,8 +41,10 @@ type deliverResult struct {
 }
 
 // classifyDeliver reads createAndDeliver's answer: nil when the card reached every space,
-// otherwise a [*Error]. Failed answers (non-2xx, or not JSON) are the template send's, and
-// take its table (classifyCard); the 2xx rows are this API's own.
+// otherwise a [*Error]. Table: docs/dingtalk.md#card-deliver-answers. Failed answers (non-2xx, or
+// not JSON) are the template send's, and take its table (classifyCard,
+// docs/dingtalk.md#card-errors), the ban page's banDelay included (docs/dingtalk.md#ip-ban); the
+// 2xx JSON rows are this API's own.
 func classifyDeliver(status int, body []byte) error {
 	if !isSuccess(status) || !wire.IsJSONObject(body) {
 		return classifyCard(status, body)

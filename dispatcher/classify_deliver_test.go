@@ -10,6 +10,8 @@ import (
 const deliverOK = `{"success":true,"result":{"outTrackId":"o-1","deliverResults":[` +
 	`{"spaceType":"IM_GROUP","spaceId":"cid-1","success":true,"errorMsg":"","carrierId":"car-1"}]}}`
 
+// deliverCases is createAndDeliver's own rows. Table: docs/dingtalk.md#card-deliver-answers; its
+// failures follow docs/dingtalk.md#card-errors (TestClassifyDeliverFailuresAsCard).
 func deliverCases() []classifyCase {
 	return []classifyCase{
 		{name: "200 success, one space", status: 200, body: deliverOK, sent: true},
@@ -37,6 +39,10 @@ func deliverCases() []classifyCase {
 
 		{name: "200 not JSON", status: 200, body: htmlPage, want: Retry, code: CodeNonJSONBody, delay: banDelay},
 		{name: "200 JSON array", status: 200, body: `[]`, want: Retry, code: CodeNonJSONBody, delay: banDelay},
+		{name: "403 ban page", status: 403, body: htmlPage, want: Retry, code: CodeNonJSONBody, delay: banDelay},
+		{name: "503 html gateway", status: 503, body: htmlPage, want: Retry, code: "http_503"},
+		{name: "403 QPS lower case", status: 403, body: `{"code":"forbidden.accessDenied.qpsLimitForApi"}`,
+			want: Retry, code: "forbidden.accessDenied.qpsLimitForApi", delay: throttleDelay},
 		{name: "400 createAndDeliver code", status: 400, body: `{"code":"param.openSpaceModelInvalid","message":"m","requestid":"r"}`,
 			want: Reject, code: "param.openSpaceModelInvalid"},
 		{name: "400 with success false", status: 400, body: `{"success":false,"code":"param.cardTemplateIdEmpty"}`,

@@ -3,6 +3,8 @@ package dispatcher
 import (
 	"errors"
 	"testing"
+
+	"github.com/dingq/dingq/dispatcher/internal/wire"
 )
 
 // FuzzClassify feeds every classifier any status and body, as a hostile or broken gateway might
@@ -22,6 +24,12 @@ func FuzzClassify(f *testing.F) {
 		{200, `{"success":true,"result":{"deliverResults":[{"success":false,"errorMsg":"x"}]}}`},
 		{429, `{"code":429,"msg":"slow down","hint":"h"}`},
 		{403, `<html><body>banned</body></html>`},
+		{403, `{"code":"forbidden.accessDenied.qpsLimitForApi"}`},
+		{200, `{"errcode":88,"sub_code":"-1"}`},
+		{200, `{"errcode":90018}`},
+		{200, `{"code":410100,"msg":"send too fast"}`},
+		{413, `<html>too large</html>`},
+		{503, `<html>busy</html>`},
 		{200, `{"errcode":1e400}`},
 		{0, ``},
 	}
@@ -29,8 +37,9 @@ func FuzzClassify(f *testing.F) {
 		f.Add(s.status, []byte(s.body))
 	}
 	classifiers := map[string]func(int, []byte) error{
-		"card": classifyCard, "crossdomain": classifyCrossDomain, "robot": func(s int, b []byte) error { return classifyRobot(s, b, nil) },
-		"deliver": classifyDeliver, "webhook": func(s int, b []byte) error { return classifyWebhook(s, b, RobotPenalty) },
+		"card": classifyCard, "crossdomain": classifyCrossDomain, "deliver": classifyDeliver,
+		"robot":   func(s int, b []byte) error { return classifyRobot(s, b, DefaultRobotRetryCodes(), RobotPenalty) },
+		"webhook": func(s int, b []byte) error { return classifyWebhook(s, b, RobotPenalty) },
 	}
 	f.Fuzz(func(t *testing.T, status int, body []byte) {
 		for name, classify := range classifiers {
@@ -45,6 +54,26 @@ func FuzzClassify(f *testing.F) {
 			if e.Code == "" || e.Decision < Retry || e.Decision > TokenExpired {
 				t.Fatalf("%s: %#v lacks a code or has an unknown decision", name, e)
 			}
+			if e.Penalty != 0 && (e.Decision != Retry || e.MinDelay < e.Penalty) {
+				t.Fatalf("%s: %#v: a penalty comes with a retry no sooner than it", name, e)
+			}
+			// A page that is not JSON is the ban's on every API (docs/dingtalk.md#ip-ban): it
+			// waits banDelay, but on a gateway's 502-504, a 413, and the card's 401.
+			if !wire.IsJSONObject(body) && !pageStatus(name, status) && (e.Decision != Retry || e.MinDelay != banDelay) {
+				t.Fatalf("%s: a page on %d gives %#v, want a retry after banDelay", name, status, e)
+			}
 		}
 	})
+}
+
+// pageStatus reports whether status decides a page that is not JSON on its own, rather than
+// banDelay.
+func pageStatus(classifier string, status int) bool {
+	switch status {
+	case 502, 503, 504, 413:
+		return true
+	case 401:
+		return classifier == "card" || classifier == "deliver"
+	}
+	return false
 }

@@ -22,7 +22,8 @@ import (
 const WebhookPath = "/robot/send"
 
 // RobotPenalty is how long DingTalk blocks a group robot that went over its 20 messages a minute
-// (reference section 4): the default of [WebhookConfig.Penalty].
+// (docs/dingtalk.md#robot-rate-limit): the default of [WebhookConfig.Penalty] and
+// [RobotConfig.Penalty].
 const RobotPenalty = 10 * time.Minute
 
 // Codes of the robot jobs a [WebhookSender] refuses before it sends anything, with [Reject].

@@ -9,7 +9,7 @@ import (
 	"time"
 )
 
-// webhookSign is DingTalk's robot signature (reference section 4):
+// webhookSign is DingTalk's robot signature (docs/dingtalk.md#webhook-signing):
 // base64(hmac_sha256(key=secret, msg=timestamp + "\n" + secret)), timestamp in milliseconds. The
 // result is not URL-encoded: [webhookQuery] encodes it once, with the rest of the query.
 func webhookSign(secret string, timestampMS int64) string {

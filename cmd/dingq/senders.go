@@ -164,7 +164,8 @@ func (p profile) robotSender() (dispatcher.Sender, error) {
 			p.log.Warn().Str("app", p.label()).Msgf("%s is not set: robot jobs with a link will wait and retry until it is", p.variable("KDOCS_TOKEN"))
 			links = notConfigured(p.variable("KDOCS_TOKEN"))
 		} else {
-			relay, err := dispatcher.NewRobotSender(dispatcher.RobotConfig{BaseURL: p.cfg.KdocsURL, Client: p.client, Tokens: token.Static(kdocs)})
+			relay, err := dispatcher.NewRobotSender(dispatcher.RobotConfig{BaseURL: p.cfg.KdocsURL, Client: p.client, Tokens: token.Static(kdocs),
+				Penalty: p.cfg.RobotPenalty})
 			if err != nil {
 				return nil, err
 			}

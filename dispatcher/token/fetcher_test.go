@@ -83,6 +83,7 @@ var fetcherKinds = map[string]func(base, key, secret string, c *http.Client) tok
 	},
 }
 
+// Table: docs/dingtalk.md#token-errors.
 func TestFetcherFailure(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -103,10 +104,33 @@ func TestFetcherFailure(t *testing.T) {
 		{"api 200 without token", "api", 200, `{"expireIn":7200}`, "token:unexpected_answer", 0},
 		{"api 200 echoes secret", "api", 200, `{"accessToken":"","message":"` + appSecret + `"}`, "token:unexpected_answer", 0},
 		{"oapi 40089", "oapi", 200, `{"errcode":40089,"errmsg":"不合法的corpid或corpsecret ` + appSecret + `"}`, "token:40089", 0},
-		{"oapi 88 sub_code", "oapi", 200, `{"errcode":88,"sub_code":"90018","errmsg":"qps"}`, "token:88/90018", 0},
 		{"oapi 200 without token", "oapi", 200, `{"errcode":0,"errmsg":"ok"}`, "token:unexpected_answer", 0},
 		{"oapi 500", "oapi", 500, `{"errcode":-1}`, "token:http_500", 0},
-		{"oapi html", "oapi", 200, "<html>banned</html>", "token:non_json_body", 0},
+
+		// A 403 QPS refusal waits a second on both APIs, its code in any case (was: at once).
+		{"api 403 QpsLimit", "api", 403, `{"code":"Forbidden.AccessDenied.QpsLimitForAppkeyAndApi","message":"m"}`,
+			"token:Forbidden.AccessDenied.QpsLimitForAppkeyAndApi", time.Second},
+		{"api 403 QpsLimit pascal", "api", 403, `{"Code":"Forbidden.AccessDenied.QpsLimitForApi","Message":"m"}`,
+			"token:Forbidden.AccessDenied.QpsLimitForApi", time.Second},
+		{"api 403 qpsLimit lower case", "api", 403, `{"code":"forbidden.accessDenied.qpsLimitForApi"}`,
+			"token:forbidden.accessDenied.qpsLimitForApi", time.Second},
+		{"api 403 QpmLimit", "api", 403, `{"code":"Forbidden.AccessDenied.QpmLimitForAppkeyAndApi"}`,
+			"token:Forbidden.AccessDenied.QpmLimitForAppkeyAndApi", time.Second},
+		{"api 403 without code", "api", 403, `{}`, "token:http_403", time.Second},
+		{"oapi 403 QpsLimit", "oapi", 403, `{"Code":"Forbidden.AccessDenied.QpsLimitForApi","Message":"m"}`,
+			"token:http_403", time.Second},
+		{"oapi 403 qpsLimit lower case", "oapi", 403, `{"code":"forbidden.accessDenied.qpsLimitForApi"}`,
+			"token:http_403", time.Second},
+		// The old-style API's QPS limit, top level or under errcode 88: a second (was: at once).
+		{"oapi 88 sub_code 90018", "oapi", 200, `{"errcode":88,"sub_code":"90018","errmsg":"qps"}`, "token:88/90018", time.Second},
+		{"oapi 90018", "oapi", 200, `{"errcode":90018,"errmsg":"qps"}`, "token:90018", time.Second},
+		// Barred for a while, or the IP ban's page: a minute (was: at once).
+		{"oapi 90001", "oapi", 200, `{"errcode":90001}`, "token:90001", time.Minute},
+		{"oapi 88 sub_code 90002", "oapi", 200, `{"errcode":88,"sub_code":"90002"}`, "token:88/90002", time.Minute},
+		{"oapi 90020", "oapi", 200, `{"errcode":90020}`, "token:90020", 0},
+		{"oapi html", "oapi", 200, "<html>banned</html>", "token:non_json_body", time.Minute},
+		{"api 403 html", "api", 403, "<html>banned</html>", "token:non_json_body", time.Minute},
+		{"oapi 403 html", "oapi", 403, "<html>banned</html>", "token:non_json_body", time.Minute},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -54,6 +54,8 @@ func Start(cfg Config) (*Server, error) {
 	}
 	if port == 0 {
 		port = server.RANDOM_PORT
+	} else if err := portFree(cfg.Listen); err != nil {
+		return nil, err
 	}
 	opts := &server.Options{
 		ServerName: "dingq-embedded",
@@ -75,6 +77,18 @@ func Start(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("embedded nats: not ready within %v (is %s already in use?)", cfg.ReadyTimeout, cfg.Listen)
 	}
 	return &Server{s}, nil
+}
+
+// portFree fails at once, naming the address, when listen cannot be bound: the server itself
+// would only log it and never become ready, and the caller would wait out ReadyTimeout. Another
+// process may take the port between this check and the server's start; that rare case still ends
+// in the timeout's error.
+func portFree(listen string) error {
+	ln, err := net.Listen("tcp", listen)
+	if err != nil {
+		return fmt.Errorf("embedded nats: cannot listen on %s (another dingq serve or NATS server?): %w", listen, err)
+	}
+	return ln.Close()
 }
 
 // Shutdown stops the server and waits until it has stopped.

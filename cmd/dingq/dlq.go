@@ -19,7 +19,7 @@ import (
 
 const dlqUsage = `Usage:
   dingq dlq list    [filters] [--json]
-  dingq dlq show    <seq|job-id>... [--json]
+  dingq dlq show    <seq|job-id>... [--json] [--reveal]
   dingq dlq replay  <seq|job-id>... | --all | filters  [--dry-run] [--yes] [--json]
   dingq dlq purge   <seq|job-id>... | --all | filters  [--dry-run] [--yes] [--json]
 
@@ -36,6 +36,22 @@ id (write id:123 for a job id made of digits). Replaying or purging --all or a f
 confirmation; --yes answers it, and is required when stdin is not a terminal.
 Run 'dingq dlq <subcommand> -h' for every flag.
 `
+
+// dlqPurpose and dlqExample are each subcommand's line of help and example.
+var (
+	dlqPurpose = map[string]string{
+		"list":   "List dead letters, oldest first: sequence, kind, job id, reason, code, time.",
+		"show":   "Print dead letters whole: headers and body, sk and access_token values masked.",
+		"replay": "Publish dead letters back to their job subjects, then remove them.",
+		"purge":  "Remove dead letters without replaying them.",
+	}
+	dlqExample = map[string]string{
+		"list":   "dingq dlq list --reason rejected --since 2h",
+		"show":   "dingq dlq show 42",
+		"replay": "dingq dlq replay --code systemBusy --since 1h --yes",
+		"purge":  "dingq dlq purge --reason invalid --dry-run",
+	}
+)
 
 // dlq is `dingq dlq list / show / replay / purge`.
 func dlq(ctx context.Context, args []string, io stdio) error {
@@ -116,7 +132,7 @@ func parseDLQ(name, positional string, args []string, io stdio, which dlqFlags) 
 	o.cfg.Register(fs)
 	o.define(fs, which)
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: dingq dlq %s %s\n\nFlags:\n", name, positional)
+		fmt.Fprintf(fs.Output(), "Usage: dingq dlq %s %s\n\n%s\n\nExample:\n  %s\n\nFlags:\n", name, positional, dlqPurpose[name], dlqExample[name])
 		fs.PrintDefaults()
 	}
 	pos, err := config.Parse(fs, args, withoutOwnFlags(io.getenv))

@@ -24,6 +24,20 @@ import (
 // maxListedErrors caps how many invalid jobs `send` names before it stops listing.
 const maxListedErrors = 10
 
+const sendUsage = `Usage: dingq send [flags] <card|crossdomain|robot> [file|-]
+
+Validate jobs and publish them to the job stream: one JSON job, or one per line (stdin when no
+file is given). Nothing is published if any job is invalid; a full job stream stops the run and
+names the lines not queued.
+
+Examples:
+  dingq send card job.json
+  dingq send robot - < alerts.jsonl
+  dingq send card job.json --app sales --id order-8812
+
+Flags:
+`
+
 // send publishes jobs of one kind: one JSON job, or a stream of them (one per line, or simply one
 // after another). Every job is validated first; if any is invalid, nothing is published.
 func send(ctx context.Context, args []string, io stdio) error {
@@ -33,7 +47,7 @@ func send(ctx context.Context, args []string, io stdio) error {
 	id := fs.String("id", "", "the job id, sent as Nats-Msg-Id (JetStream drops a second publish with the same id within its duplicate window); one job only")
 	app := fs.String("app", "", "the app whose credentials the workers send with: publishes to <prefix>.send.<kind>.<app>, the app's job stream (default: the default app)")
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: dingq send [flags] <card|crossdomain|robot> [file|-]\n\nFlags:\n")
+		fmt.Fprint(fs.Output(), sendUsage)
 		fs.PrintDefaults()
 	}
 	pos, err := config.Parse(fs, args, io.getenv)

@@ -71,8 +71,13 @@ outcome recorded yet (queued, in flight, retrying, or an id dingq never saw). Ex
 The job id is the Nats-Msg-Id the job was published with, or else the one derived from its body
 (card: outTrackId, crossdomain: message_id, robot: a hash of the body), as dingq send prints it.
 Without --kind the id is looked up under every kind.
+A named app's job ids are qualified with the app: sales:order-8812.
 An id published more than once shows its latest recorded outcome; outcomes are kept for the
 workers' DINGQ_SENT_TTL (default 24h), after which a job reads as pending again.
+
+Examples:
+  dingq status order-8812-shipped
+  dingq status --kind card --json sales:order-8812
 
 Flags:
 `

@@ -2,12 +2,11 @@ package worker
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"strconv"
 	"time"
 
+	"github.com/dingq/dingq/dispatcher/kv"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -34,26 +33,8 @@ type sentRecord struct {
 }
 
 // sentKey is the record's key for j: its kind and id, the id hashed when it is empty, long, or
-// holds characters a key may not.
-func sentKey(j job) string {
-	if !plainKey(j.id) {
-		sum := sha256.Sum256([]byte(j.id))
-		return j.kindName + ".sha256-" + hex.EncodeToString(sum[:16])
-	}
-	return j.kindName + "." + j.id
-}
-
-func plainKey(s string) bool {
-	if s == "" || len(s) > 200 {
-		return false
-	}
-	for _, r := range s {
-		if !(r == '-' || r == '_' || r == '=' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
-			return false
-		}
-	}
-	return true
-}
+// holds characters a key may not (see [kv.Token]).
+func sentKey(j job) string { return j.kindName + "." + kv.Token(j.id) }
 
 // wasSent reports whether this very message (same id, same stream sequence) was sent.
 func (r sentRecord) wasSent(j job) (bool, error) {

@@ -10,6 +10,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/dingq/dingq/dispatcher"
+	"github.com/dingq/dingq/dispatcher/kv"
 )
 
 // Defaults of [Config].
@@ -275,7 +276,7 @@ func (l *Limiter) lease(ctx context.Context, t *target, key string, r Rate, want
 // update applies change to key's shared state with a revision check, reading the state afresh
 // and trying again when another worker changed it first. The state it last saw is kept in t.
 func (l *Limiter) update(ctx context.Context, t *target, key string, change func(state) (state, bool)) error {
-	k := kvKey(key)
+	k := kv.Key(key)
 	t.mu.Lock()
 	s, rev, known := t.seen, t.rev, t.known
 	t.mu.Unlock()
@@ -297,7 +298,7 @@ func (l *Limiter) update(ctx context.Context, t *target, key string, change func
 			l.remember(t, next, newRev)
 			return nil
 		}
-		if !isConflict(err) || attempt >= 50 {
+		if !kv.IsConflict(err) || attempt >= 50 {
 			return err
 		}
 		known = false // another worker went first: read its state and try again
@@ -334,13 +335,6 @@ func (l *Limiter) write(ctx context.Context, k string, s state, rev uint64) (uin
 		return l.kv.Create(ctx, k, s.encode())
 	}
 	return l.kv.Update(ctx, k, s.encode(), rev)
-}
-
-// isConflict reports a revision check that failed: another worker updated the key first.
-func isConflict(err error) bool {
-	var apiErr *jetstream.APIError
-	return errors.Is(err, jetstream.ErrKeyExists) ||
-		errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence
 }
 
 // interval is the spacing of turns: the period, stretched by the margin, over N.

@@ -1,8 +1,6 @@
 package ratelimit
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"strconv"
 	"strings"
@@ -51,23 +49,4 @@ func fromUnixNano(n int64) time.Time {
 		return time.Time{}
 	}
 	return time.Unix(0, n)
-}
-
-// kvKey turns a target's name into a bucket key: kept as it is when it is made of the characters
-// a key allows (so operators can read the bucket), hashed otherwise.
-func kvKey(target string) string {
-	if target != "" && len(target) <= 200 && strings.Trim(target, ".") == target && !strings.Contains(target, "..") {
-		plain := true
-		for _, r := range target {
-			if !(r == '-' || r == '_' || r == '=' || r == '.' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
-				plain = false
-				break
-			}
-		}
-		if plain {
-			return target
-		}
-	}
-	sum := sha256.Sum256([]byte(target))
-	return "sha256-" + hex.EncodeToString(sum[:16])
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/dingq/dingq/dispatcher"
+	"github.com/dingq/dingq/dispatcher/kv"
 )
 
 // SharedConfig tunes a [Shared]. The zero value is ready to use.
@@ -175,7 +176,7 @@ func (s *Shared) Invalidate(tok string) {
 		return
 	}
 	err = s.kv.Delete(ctx, s.key, jetstream.LastRevision(e.Revision()))
-	if err != nil && !isConflict(err) {
+	if err != nil && !kv.IsConflict(err) {
 		s.bucketFailed(&bucketError{fmt.Errorf("delete %s: %w", s.key, err)})
 	}
 }
@@ -244,7 +245,7 @@ func (s *Shared) lock(ctx context.Context, w *wait) (uint64, error) {
 		rev = e.Revision()
 	}
 	rev, err = s.write(ctx, s.lockKey, lockRecord{Holder: s.holder}, rev)
-	if isConflict(err) {
+	if kv.IsConflict(err) {
 		return 0, nil // another worker took it first
 	}
 	return rev, err
@@ -280,12 +281,12 @@ func (s *Shared) unlock(ctx context.Context, rev uint64, failed error) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.OpTimeout)
 	defer cancel()
 	if failed != nil {
-		if _, err := s.write(ctx, s.lockKey, failedRecord(s.holder, failed), rev); err != nil && !isConflict(err) {
+		if _, err := s.write(ctx, s.lockKey, failedRecord(s.holder, failed), rev); err != nil && !kv.IsConflict(err) {
 			s.bucketFailed(err)
 		}
 		return
 	}
-	if err := s.kv.Delete(ctx, s.lockKey, jetstream.LastRevision(rev)); err != nil && !isConflict(err) {
+	if err := s.kv.Delete(ctx, s.lockKey, jetstream.LastRevision(rev)); err != nil && !kv.IsConflict(err) {
 		s.bucketFailed(&bucketError{fmt.Errorf("delete %s: %w", s.lockKey, err)})
 	}
 }
@@ -328,7 +329,7 @@ func (s *Shared) write(ctx context.Context, key string, rec lockRecord, rev uint
 	} else {
 		rev, err = s.kv.Update(ctx, key, encode(rec), rev)
 	}
-	if err != nil && !isConflict(err) {
+	if err != nil && !kv.IsConflict(err) {
 		err = &bucketError{fmt.Errorf("write %s: %w", key, err)}
 	}
 	return rev, err
@@ -339,16 +340,6 @@ func (s *Shared) bucketFailed(err error) {
 	if s.cfg.OnBucketError != nil {
 		s.cfg.OnBucketError(err)
 	}
-}
-
-// isConflict reports whether err is a revision-checked write that lost to another worker's. The
-// API codes cover Create's retry over a deleted key, which returns the server's error unmapped:
-// 10071, or 10164 from a replicated stream.
-func isConflict(err error) bool {
-	var apiErr *jetstream.APIError
-	return errors.Is(err, jetstream.ErrKeyExists) || errors.Is(err, jetstream.ErrKeyRevisionMismatch) ||
-		errors.As(err, &apiErr) && (apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence ||
-			apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant)
 }
 
 // decodeEntry decodes a shared token; one that does not decode has no token.

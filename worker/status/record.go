@@ -10,10 +10,10 @@
 package status
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"strings"
 	"time"
+
+	"github.com/dingq/dingq/dispatcher/kv"
 )
 
 // Outcomes a record holds: a job's final results.
@@ -50,27 +50,7 @@ func (r Record) Dead() bool {
 
 // Key is the status bucket's key of a job: its kind and id, each hashed when it is empty, long, or
 // holds a character a key may not (the sent-record's rule), e.g. "card.order-17".
-func Key(kind, id string) string { return keyPart(kind) + "." + keyPart(id) }
-
-func keyPart(s string) string {
-	if plainKey(s) {
-		return s
-	}
-	sum := sha256.Sum256([]byte(s))
-	return "sha256-" + hex.EncodeToString(sum[:16])
-}
-
-func plainKey(s string) bool {
-	if s == "" || len(s) > 200 {
-		return false
-	}
-	for _, r := range s {
-		if !(r == '-' || r == '_' || r == '=' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
-			return false
-		}
-	}
-	return true
-}
+func Key(kind, id string) string { return kv.Token(kind) + "." + kv.Token(id) }
 
 // subjectToken makes a kind one subject token: a job sent to "dingq.send.a.b" has the kind
 // "a.b", whose event goes to "dingq.events.a_b.invalid" so that "dingq.events.*.invalid" sees it.

@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
 
+	"github.com/dingq/dingq/dispatcher/kv"
 	"github.com/dingq/dingq/schema"
 )
 
@@ -232,7 +233,7 @@ func (r *Recorder) write(rec Record) {
 		r.drop("too many status writes wait for JetStream")
 		return
 	}
-	m := &nats.Msg{Subject: r.kvPrefix + keyPart(rec.Kind) + "." + keyPart(rec.JobID), Data: data} // Key, in one allocation
+	m := &nats.Msg{Subject: r.kvPrefix + kv.Token(rec.Kind) + "." + kv.Token(rec.JobID), Data: data} // Key, in one allocation
 	if _, err := r.js.PublishMsgAsync(m); err != nil {
 		r.fail(err)
 	}

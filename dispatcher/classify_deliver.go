@@ -9,18 +9,6 @@ import (
 	"github.com/dingq/dingq/dispatcher/internal/wire"
 )
 
-// Codes of createAndDeliver's 2xx answers that do not say the card was delivered.
-const (
-	// CodeDeliverFailed: createAndDeliver answered success, but the card was not delivered to
-	// one or more of the spaces openSpaceId names. Reject: DingTalk documents no per-space
-	// failure as transient, and a second call could deliver the card twice to the spaces that
-	// did get it. The message names the failed spaces' types and DingTalk's errorMsg.
-	CodeDeliverFailed = "deliver_failed"
-	// CodeNoSuccess: a 2xx JSON answer from createAndDeliver without "success": true. Retry:
-	// nothing says the card was delivered.
-	CodeNoSuccess = "no_success"
-)
-
 // deliverAnswer is createAndDeliver's answer: on success
 // {"success":true,"result":{"outTrackId":"...","deliverResults":[...]}}, on failure the same
 // error body as the template send, read through cardAnswer.

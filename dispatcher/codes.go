@@ -5,9 +5,12 @@ import (
 	"time"
 )
 
-// Codes that dingq puts in [Error.Code] where DingTalk gave none. Beside these, a failed answer
+// dingq's own error codes: what it puts in [Error.Code], and so in a dead letter's
+// Dingq-Error-Code, a log line's code and the metrics' code label, where DingTalk gave none. They
+// are stable: operators filter on them (`dingq dlq list --code`). This is their one home, beside
+// the validation codes of [schema.ValidationError] (schema.CodeInvalidJSON, ...). A failed answer
 // that names no code of its own gets "http_" and its status, e.g. "http_502", and a token fetch's
-// failure is "token:" and the token API's code, e.g. "token:invalidClientIdOrSecret".
+// failure "token:" and the token API's code, e.g. "token:invalidClientIdOrSecret".
 const (
 	// CodeNonJSONBody: the answer was not a JSON object, such as the HTML page of DingTalk's
 	// five-minute per-IP ban or a proxy's error page. Retry after banDelay
@@ -19,6 +22,51 @@ const (
 	CodeUnexpectedAnswer = "unexpected_answer"
 	// CodeUnknownKind: a [Mux] holds no sender for the job's kind. Reject.
 	CodeUnknownKind = "unknown_kind"
+	// CodeUnknownApp: no sender holds the credentials of the job's app. Reject.
+	CodeUnknownApp = "unknown_app"
+	// CodeNotConfigured: the worker lacks a setting the job needs (an app's key, a kdocs token).
+	// Retry: the job is fine, and can be replayed once the worker is configured.
+	CodeNotConfigured = "not_configured"
+
+	// CodeDeliverFailed: createAndDeliver answered success, but the card was not delivered to
+	// one or more of the spaces openSpaceId names. Reject: DingTalk documents no per-space
+	// failure as transient, and a second call could deliver the card twice to the spaces that
+	// did get it. The message names the failed spaces' types and DingTalk's errorMsg.
+	CodeDeliverFailed = "deliver_failed"
+	// CodeNoSuccess: a 2xx JSON answer from createAndDeliver without "success": true. Retry:
+	// nothing says the card was delivered.
+	CodeNoSuccess = "no_success"
+
+	// CodeBadWebhook: a robot job's link is not a robot webhook: its path does not end in
+	// /robot/send, or its query has no access_token. Reject, before any send.
+	CodeBadWebhook = "bad_webhook"
+	// CodeUnknownRobot: the job names a robot that the worker's configuration does not hold.
+	// Reject, before any send.
+	CodeUnknownRobot = "unknown_robot"
+	// CodeBadRobotJob: the body is not a robot job: not a JSON object, neither or both of link
+	// and robot, no data, or a message that is not a JSON object. Reject, before any send.
+	CodeBadRobotJob = "bad_robot_job"
+
+	// CodeRateLimitWait: the job's target has no free turn within the rate limiter's hold: the
+	// job is deferred to the turn reserved for it (Defer, not an attempt).
+	CodeRateLimitWait = "rate_limit_wait"
+	// CodeRateLimitPenalty: DingTalk blocked the target for a while, and the fleet holds its
+	// jobs (Defer).
+	CodeRateLimitPenalty = "rate_limit_penalty"
+	// CodeRateLimitUnavailable: the limiter's shared state could not be read or written (NATS
+	// unreachable, the bucket gone): the job is deferred rather than sent unlimited.
+	CodeRateLimitUnavailable = "rate_limit_unavailable"
+
+	// CodeTimeout: the send did not finish within its deadline; whether it arrived is unknown.
+	// Retry.
+	CodeTimeout = "timeout"
+	// CodeTransport: the request failed on the network before any answer. Retry.
+	CodeTransport = "transport"
+	// CodePanic: the sender panicked. Retry, as for any unknown failure.
+	CodePanic = "panic"
+	// CodeNoOutcome: the job's attempts were used up by deliveries that ended without a decision
+	// (its workers died mid-send). Dead-lettered as exhausted, without another send.
+	CodeNoOutcome = "no_outcome"
 )
 
 // Least delays the classifiers put in [Error.MinDelay].

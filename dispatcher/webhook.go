@@ -26,18 +26,6 @@ const WebhookPath = "/robot/send"
 // [RobotConfig.Penalty].
 const RobotPenalty = 10 * time.Minute
 
-// Codes of the robot jobs a [WebhookSender] refuses before it sends anything, with [Reject].
-const (
-	// CodeBadWebhook: the link is not a robot webhook: its path does not end in /robot/send, or
-	// its query has no access_token.
-	CodeBadWebhook = "bad_webhook"
-	// CodeUnknownRobot: the job names a robot that the worker's configuration does not hold.
-	CodeUnknownRobot = "unknown_robot"
-	// CodeBadRobotJob: the body is not a robot job: not a JSON object, neither or both of link
-	// and robot, no data, or a message that is not a JSON object.
-	CodeBadRobotJob = "bad_robot_job"
-)
-
 // Robot is a group robot's webhook credentials.
 type Robot struct {
 	// AccessToken is the access_token of the robot's webhook URL. Required. A secret.

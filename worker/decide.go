@@ -69,11 +69,11 @@ func failureCode(err error) (code string, httpStatus int) {
 	case errors.As(err, &ve):
 		return ve.Code, 0
 	case errors.Is(err, context.DeadlineExceeded):
-		return "timeout", 0
+		return dispatcher.CodeTimeout, 0
 	case errors.Is(err, errPanic):
-		return "panic", 0
+		return dispatcher.CodePanic, 0
 	case errors.Is(err, errNoOutcome):
-		return "no_outcome", 0
+		return dispatcher.CodeNoOutcome, 0
 	}
-	return "transport", 0
+	return dispatcher.CodeTransport, 0
 }

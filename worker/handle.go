@@ -12,7 +12,6 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/dingq/dingq/dispatcher"
-	"github.com/dingq/dingq/dispatcher/ratelimit"
 	"github.com/dingq/dingq/schema"
 )
 
@@ -170,7 +169,7 @@ func (w *Worker) deferJob(d *delivery, next jobState, err error, delay time.Dura
 	w.saveState(d, next, "deferral")
 	_ = d.msg.NakWithDelay(delay)
 	ev := w.log.Debug()
-	if de.Code == ratelimit.CodeUnavailable {
+	if de.Code == dispatcher.CodeRateLimitUnavailable {
 		ev = w.limitWarn.event(w.log)
 	}
 	ev.Str("job_id", d.id).Str("kind", d.kindName).Int("attempt", d.attempt).

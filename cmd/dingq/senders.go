@@ -75,7 +75,7 @@ func byProfile(profiles map[string]dispatcher.Sender) dispatcher.Sender {
 		}
 		s, ok := profiles[name]
 		if !ok {
-			return &dispatcher.Error{Decision: dispatcher.Reject, Code: "unknown_app",
+			return &dispatcher.Error{Decision: dispatcher.Reject, Code: dispatcher.CodeUnknownApp,
 				Message: fmt.Sprintf("no credential profile %q on the worker (set DINGQ_APP_%s_KEY and _SECRET)", job.App, strings.ToUpper(name))}
 		}
 		return s.Send(ctx, job)
@@ -272,6 +272,6 @@ func profileNames(cfg config.Config) []string {
 }
 
 func notConfigured(what string) dispatcher.Sender {
-	err := &dispatcher.Error{Decision: dispatcher.Retry, Code: "not_configured", Message: fmt.Sprintf("%s not set on the worker", what)}
+	err := &dispatcher.Error{Decision: dispatcher.Retry, Code: dispatcher.CodeNotConfigured, Message: fmt.Sprintf("%s not set on the worker", what)}
 	return dispatcher.SenderFunc(func(context.Context, dispatcher.Job) error { return err })
 }

@@ -21,16 +21,6 @@ const (
 	DefaultTimeout  = 5 * time.Second
 )
 
-// Codes of the [dispatcher.Defer] errors a [Limiter] returns.
-const (
-	// CodeWaiting: the target's next free turn is further away than MaxHold.
-	CodeWaiting = "rate_limit_wait"
-	// CodePenalty: DingTalk blocked the target for a while, and the fleet holds its jobs.
-	CodePenalty = "rate_limit_penalty"
-	// CodeUnavailable: the shared state could not be read or written (NATS unreachable).
-	CodeUnavailable = "rate_limit_unavailable"
-)
-
 // Config tunes a [Limiter]. The zero value of every field means its default.
 type Config struct {
 	// MaxHold is the longest [Limiter.Wait] blocks for a turn. A turn further away is answered
@@ -125,7 +115,7 @@ func BucketConfig(name string, replicas int) jetstream.KeyValueConfig {
 // decision [dispatcher.Defer], the reserved Turn, and MinDelay set to when to come back (about
 // MaxHold before the turn), since waiting for a turn is not a failed attempt. Pass the reserved
 // turn to [Limiter.WaitTurn] when the job comes back. Wait returns ctx's error when ctx ends
-// first, and a Defer error with [CodeUnavailable] when the shared state cannot be reached. An off
+// first, and a Defer error with [dispatcher.CodeRateLimitUnavailable] when the shared state cannot be reached. An off
 // rate returns at once.
 func (l *Limiter) Wait(ctx context.Context, key string, r Rate) error {
 	if r.Off() {
@@ -180,9 +170,9 @@ func (l *Limiter) code(t *target) string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.seen.penalty.After(l.cfg.Now()) {
-		return CodePenalty
+		return dispatcher.CodeRateLimitPenalty
 	}
-	return CodeWaiting
+	return dispatcher.CodeRateLimitWait
 }
 
 // Penalize holds every send to key, fleet-wide, for d from now: DingTalk blocked the target.
@@ -265,7 +255,7 @@ func (l *Limiter) lease(ctx context.Context, t *target, key string, r Rate, want
 		return s, true
 	})
 	if err != nil {
-		return deferError(CodeUnavailable, "the shared rate-limit state is unreachable ("+err.Error()+"); held", l.cfg.MaxHold)
+		return deferError(dispatcher.CodeRateLimitUnavailable, "the shared rate-limit state is unreachable ("+err.Error()+"); held", l.cfg.MaxHold)
 	}
 	t.mu.Lock()
 	t.turns = append(t.turns, leased...)

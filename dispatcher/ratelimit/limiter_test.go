@@ -107,8 +107,8 @@ func TestPenaltyHoldsTheTargetFleetWide(t *testing.T) {
 	}
 	err := b.Wait(ctx, "robot.blocked", r)
 	var de *dispatcher.Error
-	if !errors.As(err, &de) || de.Decision != dispatcher.Defer || de.Code != CodePenalty {
-		t.Fatalf("wait on a penalized robot: %v, want a %s deferral", err, CodePenalty)
+	if !errors.As(err, &de) || de.Decision != dispatcher.Defer || de.Code != dispatcher.CodeRateLimitPenalty {
+		t.Fatalf("wait on a penalized robot: %v, want a %s deferral", err, dispatcher.CodeRateLimitPenalty)
 	}
 	if de.MinDelay < 9*time.Minute {
 		t.Errorf("deferred for %v, want about the 10 minutes left of the penalty", de.MinDelay)
@@ -136,7 +136,7 @@ func TestOffRateAndUnavailableBucket(t *testing.T) {
 	}
 	err := l.Wait(ctx, "api.x.card", Rate{N: 20, Per: time.Second})
 	var de *dispatcher.Error
-	if !errors.As(err, &de) || de.Decision != dispatcher.Defer || de.Code != CodeUnavailable {
-		t.Fatalf("wait with the bucket gone: %v, want a %s deferral", err, CodeUnavailable)
+	if !errors.As(err, &de) || de.Decision != dispatcher.Defer || de.Code != dispatcher.CodeRateLimitUnavailable {
+		t.Fatalf("wait with the bucket gone: %v, want a %s deferral", err, dispatcher.CodeRateLimitUnavailable)
 	}
 }

@@ -41,8 +41,8 @@ func TestWrapHoldsTheTargetAfterAPenalty(t *testing.T) {
 	wb := b.Wrap(next, targets)
 	err := wb.Send(ctx, dispatcher.Job{ID: "second", Body: []byte("ops")})
 	var de *dispatcher.Error
-	if !errors.As(err, &de) || de.Decision != dispatcher.Defer || de.Code != CodePenalty || de.Turn.IsZero() {
-		t.Fatalf("second job to the blocked robot: %v, want a %s deferral with a reserved turn", err, CodePenalty)
+	if !errors.As(err, &de) || de.Decision != dispatcher.Defer || de.Code != dispatcher.CodeRateLimitPenalty || de.Turn.IsZero() {
+		t.Fatalf("second job to the blocked robot: %v, want a %s deferral with a reserved turn", err, dispatcher.CodeRateLimitPenalty)
 	}
 	if err := wb.Send(ctx, dispatcher.Job{ID: "other", Body: []byte("sales")}); err != nil {
 		t.Errorf("a job to another robot: %v", err)

@@ -113,7 +113,7 @@ func serve(ctx context.Context, args []string, io stdio) error {
 // startSandbox runs the built-in DingTalk stand-in on a loopback port and points every base URL
 // and missing credential at it.
 func startSandbox(cfg *config.Config, log zerolog.Logger) (*sandbox.Sandbox, func(), error) {
-	sb, err := sandbox.New(sandbox.Config{Logger: log.With().Str("component", "sandbox").Logger()})
+	sb, err := sandbox.New(inProcessSandbox(*cfg, log))
 	if err != nil {
 		return nil, nil, err
 	}

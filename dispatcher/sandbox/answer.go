@@ -26,23 +26,30 @@ func jsonAnswer(status int, v any) answer {
 }
 
 // htmlAnswer is an HTML page where JSON was expected, as a gateway in front of DingTalk serves
-// (to an IP DingTalk has banned, to a body too large).
-func htmlAnswer(status int, title, text string) answer {
+// (to an IP DingTalk has banned, to a body too large); extra is markup after the text.
+func htmlAnswer(status int, title, text, extra string) answer {
 	page := "<!DOCTYPE html>\n<html><head><title>" + title + "</title></head>\n<body><h1>" + title +
-		"</h1>\n<p>" + text + "</p></body></html>\n"
+		"</h1>\n<p>" + text + "</p>" + extra + "</body></html>\n"
 	return answer{status: status, body: []byte(page), html: true, code: "html"}
 }
 
 // tooLargePage answers a body above maxBodyBytes.
 func tooLargePage() answer {
 	return htmlAnswer(http.StatusRequestEntityTooLarge, "413 Request Entity Too Large",
-		"The request body is larger than the sandbox's 1 MiB limit.")
+		"The request body is larger than the sandbox's 1 MiB limit.", "")
 }
 
-// banPage is DingTalk's answer to an IP that sent too many requests.
+// banPage is the gateway's answer to an IP that DingTalk has banned (more than 10,000 calls in
+// 20 s, banned for 5 minutes): an HTML page, not JSON, with no error code of DingTalk's; the page
+// carries the gateway's punish record ({"status":1111,"wait":5,"source":"x5","punish":"deny"}),
+// as DingTalk documents it.
 func banPage(status int) answer {
-	return htmlAnswer(status, "Access Denied", "Too many requests from your IP; access is denied for a while. (dingq sandbox)")
+	return htmlAnswer(status, "Access Denied", "Too many requests from your IP; access is denied for a while. (dingq sandbox)",
+		"\n"+banPunish+"\n")
 }
+
+// banPunish is the punish record on the ban page.
+const banPunish = `<script>var punish = {"status":1111,"wait":5,"source":"x5","punish":"deny","uuid":"dingq-sandbox"};</script>`
 
 func writeAnswer(w http.ResponseWriter, a answer) {
 	if a.html {

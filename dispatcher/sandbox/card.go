@@ -20,12 +20,26 @@ type cardAPI struct{ s *Sandbox }
 
 func (cardAPI) kind() schema.Kind { return schema.KindCard }
 
+// tokenHeader carries the new-style APIs' app token.
+const tokenHeader = "x-acs-dingtalk-access-token"
+
+// The new-style APIs' token refusals, as DingTalk words them: an expired token is as invalid as
+// one never issued.
+const (
+	msgCardBadToken = "不合法的access_token"
+	codeNoToken     = "AuthenticationFailed.MissingParameter"
+	msgNoToken      = "缺少参数：" + tokenHeader
+)
+
+// authorize wants a live token in the header: without the header, HTTP 400
+// AuthenticationFailed.MissingParameter; with one not live, HTTP 400 InvalidAuthentication.
 func (c cardAPI) authorize(r *http.Request) (answer, bool) {
-	switch c.s.tokens.check(r.Header.Get("x-acs-dingtalk-access-token"), time.Now()) {
-	case tokenLive:
+	tok := r.Header.Get(tokenHeader)
+	if tok == "" {
+		return cardError(http.StatusBadRequest, codeNoToken, msgNoToken, c.s.requestID()), false
+	}
+	if c.s.tokens.check(tok, time.Now()) == tokenLive {
 		return answer{}, true
-	case tokenExpired:
-		return c.fail(failure{preset: PresetToken, msg: "access token has expired"}), false
 	}
 	return c.fail(failure{preset: PresetToken}), false
 }
@@ -34,16 +48,16 @@ func (c cardAPI) authorize(r *http.Request) (answer, bool) {
 func cardPreset(preset string) (int, string, string) {
 	switch preset {
 	case PresetBusy:
-		return http.StatusInternalServerError, "systemBusy", "system is busy, please try again later"
+		return http.StatusInternalServerError, "systemBusy", "系统繁忙"
 	case PresetThrottle:
 		return http.StatusForbidden, "Forbidden.AccessDenied.QpsLimitForAppkeyAndApi",
 			"the app has exceeded the API's QPS limit"
 	case PresetReject:
 		return http.StatusBadRequest, "chatbotNotInstall", "the robot is not installed in the conversation"
 	case PresetToken:
-		return http.StatusBadRequest, "InvalidAuthentication", "invalid access token"
+		return http.StatusBadRequest, "InvalidAuthentication", msgCardBadToken
 	}
-	return http.StatusBadRequest, "", "sandbox fault"
+	return http.StatusBadRequest, "", "dingq sandbox fault"
 }
 
 func (c cardAPI) fail(f failure) answer {

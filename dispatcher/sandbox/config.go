@@ -3,6 +3,7 @@ package sandbox
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -52,9 +53,12 @@ type Config struct {
 	RobotWindow time.Duration
 	// RobotBlock is how long a robot that went over RobotLimit stays blocked. Default 10 minutes.
 	RobotBlock time.Duration
-	// RobotSecrets maps a robot webhook's access_token to its signing secret: a send to such a
-	// robot must carry a timestamp within an hour and its valid sign, or it is answered errcode
-	// 310000. Default nil: no robot signs.
+	// RobotSecrets maps a robot webhook's access_token to its signing secret ("SEC..."), as
+	// DingTalk knows the robots that sign: a message to such a robot on the direct webhook must
+	// carry a timestamp (ms) within an hour of the sandbox's clock and its sign,
+	// base64(HMAC-SHA256(key=secret, "timestamp\nsecret")) URL-encoded once, or it is answered
+	// errcode 310000 with DingTalk's errmsg; a relay job whose link names such a robot must carry
+	// the secret as sk. Tokens and secrets may not be empty. Default nil: no robot signs.
 	RobotSecrets map[string]string
 
 	// RecordBodies keeps each delivery's body in [Delivery.Body]. Default false: benchmarks push
@@ -84,6 +88,7 @@ func (c Config) withDefaults() Config {
 	if c.RobotBlock == 0 {
 		c.RobotBlock = 10 * time.Minute
 	}
+	c.RobotSecrets = maps.Clone(c.RobotSecrets) // the caller's map may change later
 	return c
 }
 
@@ -108,6 +113,13 @@ func (c Config) validate() error {
 	}
 	if c.MaxRecorded < 0 {
 		errs = append(errs, fmt.Errorf("sandbox: MaxRecorded %d is negative", c.MaxRecorded))
+	}
+	for tok, secret := range c.RobotSecrets {
+		if tok == "" || secret == "" {
+			// Neither is shown: both are secrets.
+			errs = append(errs, errors.New("sandbox: RobotSecrets holds an empty access token or secret"))
+			break
+		}
 	}
 	return errors.Join(errs...)
 }

@@ -15,6 +15,29 @@ import (
 // errcodeInvalid is the TOP API's "a parameter is missing or wrong".
 const errcodeInvalid = 40035
 
+// The TOP API's messages, as DingTalk words them. A gateway refusal (errcode 88) carries its
+// reason as sub_code and sub_msg, and repeats both in errmsg: "ding talk error[subcode=40014,
+// submsg=不合法的access_token]".
+const (
+	msgTopMissingParam = "缺少参数 "   // and the parameter's name
+	msgTopInvalidParam = "不合法的参数 " // and the parameter's name
+)
+
+// topMsgs are DingTalk's words for the errcodes and sub_codes the sandbox answers: the errmsg of
+// an errcode, the sub_msg of a sub_code. A fault's other codes get msgTopOther.
+var topMsgs = map[string]string{
+	"-1":    "系统繁忙",
+	"40035": "不合法的参数",
+	"40000": "access_token is blank",
+	"40014": "不合法的access_token",
+	"42001": "access_token超时",
+	"90018": "当前企业所有应用调用该接口次数过多，超出了该接口承受的最大qps，请求被暂时限制了，建议错开整点时刻调用该接口",
+	"60011": "没有调用该接口的权限",
+}
+
+// msgTopOther is the message of a code the sandbox knows no wording of.
+const msgTopOther = "dingq sandbox fault"
+
 // crossDomainAPI plays POST /topapi/dingtalk/impaas/message/crossdomain/send: token in the
 // access_token query parameter, the model under "crossdomain_message_send_model", every answer
 // on HTTP 200 with errcode (and a string sub_code for gateway refusals).
@@ -23,35 +46,41 @@ type crossDomainAPI struct{ s *Sandbox }
 func (crossDomainAPI) kind() schema.Kind { return schema.KindCrossDomain }
 
 func (c crossDomainAPI) authorize(r *http.Request) (answer, bool) {
-	switch c.s.tokens.check(r.URL.Query().Get("access_token"), time.Now()) {
+	tok := r.URL.Query().Get("access_token")
+	switch c.s.tokens.check(tok, time.Now()) {
 	case tokenLive:
 		return answer{}, true
 	case tokenExpired:
-		return c.fail(failure{preset: PresetToken, code: "88/42001", msg: "access_token has expired"}), false
+		return c.fail(failure{preset: PresetToken, code: "88/42001"}), false
+	}
+	if tok == "" {
+		return c.fail(failure{preset: PresetToken, code: "88/40000"}), false
 	}
 	return c.fail(failure{preset: PresetToken}), false
 }
 
-// crossDomainPreset returns the status, code and message a preset answers with. A code is
-// "errcode" or "errcode/sub_code".
-func crossDomainPreset(preset string) (int, string, string) {
+// crossDomainPreset returns the status and code a preset answers with: "errcode" or
+// "errcode/sub_code".
+func crossDomainPreset(preset string) (int, string) {
 	switch preset {
 	case PresetBusy:
-		return http.StatusOK, "-1", "system busy"
+		return http.StatusOK, "-1"
 	case PresetThrottle:
-		return http.StatusOK, "88/90018", "the app has exceeded the API's QPS limit"
+		return http.StatusOK, "88/90018"
 	case PresetReject:
-		return http.StatusOK, "40035", "invalid parameter"
+		return http.StatusOK, "40035"
 	case PresetToken:
-		return http.StatusOK, "88/40014", "invalid access_token"
+		return http.StatusOK, "88/40014"
 	}
-	return http.StatusOK, "", "sandbox fault"
+	return http.StatusOK, ""
 }
 
+// fail renders f with DingTalk's words for its code: the sub_code's, or the errcode's.
 func (c crossDomainAPI) fail(f failure) answer {
-	status, code, msg := crossDomainPreset(f.preset)
-	status, code, msg = cmp.Or(f.status, status), cmp.Or(f.code, code), cmp.Or(f.msg, msg)
+	status, code := crossDomainPreset(f.preset)
+	status, code = cmp.Or(f.status, status), cmp.Or(f.code, code)
 	errcode, sub, _ := parseTopCode(code) // faults' codes were checked when added
+	msg := cmp.Or(f.msg, topMsgs[cmp.Or(sub, strconv.Itoa(errcode))], msgTopOther)
 	a := topError(errcode, sub, msg, c.s.requestID())
 	a.status = status
 	return a
@@ -67,20 +96,21 @@ func parseTopCode(code string) (errcode int, sub string, err error) {
 	return errcode, sub, nil
 }
 
-// topError is a TOP API error body on HTTP 200; a sub_code, when given, comes with a sub_msg.
-// requestID may be empty (the /gettoken endpoint gives none).
+// topError is a TOP API error body on HTTP 200. With a sub_code, msg is the sub_msg, and errmsg
+// is DingTalk's "ding talk error[subcode=<sub_code>,submsg=<sub_msg>]". requestID may be empty
+// (the /gettoken endpoint gives none).
 func topError(errcode int, sub, msg, requestID string) answer {
-	var subMsg string
+	errmsg, subMsg := msg, ""
 	if sub != "" {
-		subMsg = msg
+		errmsg, subMsg = "ding talk error[subcode="+sub+",submsg="+msg+"]", msg
 	}
 	a := jsonAnswer(http.StatusOK, struct {
 		Errcode   int    `json:"errcode"`
 		SubCode   string `json:"sub_code,omitempty"`
-		Errmsg    string `json:"errmsg"`
 		SubMsg    string `json:"sub_msg,omitempty"`
+		Errmsg    string `json:"errmsg"`
 		RequestID string `json:"request_id,omitempty"`
-	}{errcode, sub, msg, subMsg, requestID})
+	}{errcode, sub, subMsg, errmsg, requestID})
 	a.code = strconv.Itoa(errcode)
 	if sub != "" {
 		a.code += "/" + sub
@@ -115,10 +145,10 @@ func unwrapModel(body []byte) (json.RawMessage, error) {
 func (c crossDomainAPI) accept(body []byte) ([]byte, answer, bool) {
 	model, err := unwrapModel(body)
 	if err != nil {
-		return nil, c.invalid("request body is not a valid JSON object: " + err.Error()), false
+		return nil, c.invalid(msgTopInvalidParam + "crossdomain_message_send_model"), false
 	}
 	if len(model) == 0 {
-		return nil, c.invalid("missing parameter crossdomain_message_send_model"), false
+		return nil, c.invalid(msgTopMissingParam + "crossdomain_message_send_model"), false
 	}
 	if msg := checkCrossDomainModel(model); msg != "" {
 		return nil, c.invalid(msg), false
@@ -140,10 +170,10 @@ func checkCrossDomainModel(model []byte) string {
 		} `json:"send_message_model"`
 	}
 	if err := json.Unmarshal(model, &m); err != nil {
-		return "invalid crossdomain_message_send_model: " + err.Error()
+		return msgTopInvalidParam + "crossdomain_message_send_model"
 	}
 	if m.Send == nil {
-		return "missing parameter send_message_model"
+		return msgTopMissingParam + "send_message_model"
 	}
 	for _, f := range [...]struct {
 		name string
@@ -158,11 +188,11 @@ func checkCrossDomainModel(model []byte) string {
 		{"send_message_model.cid", m.Send.CID != ""},
 	} {
 		if !f.ok {
-			return "missing parameter " + f.name
+			return msgTopMissingParam + f.name
 		}
 	}
 	if !json.Valid([]byte(m.Send.Content)) {
-		return "send_message_model.content is not a JSON string"
+		return msgTopInvalidParam + "send_message_model.content"
 	}
 	return ""
 }

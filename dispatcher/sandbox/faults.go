@@ -26,8 +26,17 @@ const (
 	// PresetToken is the kind's invalid-token answer: card HTTP 400 {"code":"InvalidAuthentication"};
 	// crossdomain {"errcode":88,"sub_code":"40014"}; robot HTTP 401 {"code":401}.
 	PresetToken = "token"
-	// PresetHTML is an HTML page on HTTP 403, as DingTalk answers an IP it has banned.
+	// PresetHTML is an HTML page on HTTP 403, as DingTalk answers an IP it has banned, on the
+	// send requests the fault matches; with a Status of 502, say, it plays a proxy's page.
 	PresetHTML = "html"
+	// PresetIPBan plays DingTalk's per-IP ban (more than 10,000 calls in 20 s from one IP: every
+	// API refuses it for 5 minutes): the gateway's HTML ban page on HTTP 403, with no JSON and
+	// no code, on every API. A fault of any kind (Kind "") answers it to every request it
+	// matches: the card template send, createAndDeliver, the cross-domain send, the kdocs relay,
+	// the direct robot webhook and both token endpoints (POST /v1.0/oauth2/accessToken and GET
+	// /gettoken, which no other fault reaches); with a Kind, to that kind's sends only. On GET
+	// /gettoken, Contains is matched against the query string, which carries the appkey.
+	PresetIPBan = "ipban"
 )
 
 // Fault is a failure injected into the send requests it matches. Faults are checked in the
@@ -45,11 +54,12 @@ type Fault struct {
 	// Preset is one of the Preset* names, or "" for a bare Status and Code (then Code is required).
 	Preset string
 	// Status replaces the answer's HTTP status. Default 0: the preset's, or with no preset 400
-	// for card and 200 for crossdomain and robot. With [PresetHTML], 403.
+	// for card and 200 for crossdomain and robot. With [PresetHTML] and [PresetIPBan], 403.
 	Status int
 	// Code replaces the answer's code. For card any string; for crossdomain an errcode ("40035")
 	// or errcode/sub_code ("88/60011"); for robot a number. A fault of any kind (Kind "") with a
-	// Code must use a plain number, which every kind can render. Ignored by [PresetHTML].
+	// Code must use a plain number, which every kind can render. Ignored by [PresetHTML] and
+	// [PresetIPBan].
 	Code string
 	// Delay is how long the answer waits (on top of [Config.Latency]), e.g. to make a client time
 	// out. Default 0.
@@ -60,13 +70,17 @@ func (f Fault) failure() failure {
 	return failure{preset: f.Preset, status: f.Status, code: f.Code}
 }
 
+// page reports whether f answers with an HTML page, whatever the API, rather than in the API's
+// own form.
+func (f Fault) page() bool { return f.Preset == PresetHTML || f.Preset == PresetIPBan }
+
 // validate checks f against the APIs it may hit.
 func (f Fault) validate(apis map[schema.Kind]sendAPI) error {
 	var errs []error
 	switch f.Preset {
-	case "", PresetBusy, PresetThrottle, PresetReject, PresetToken, PresetHTML:
+	case "", PresetBusy, PresetThrottle, PresetReject, PresetToken, PresetHTML, PresetIPBan:
 	default:
-		errs = append(errs, fmt.Errorf("unknown preset %q (want busy, throttle, reject, token, html or none)", f.Preset))
+		errs = append(errs, fmt.Errorf("unknown preset %q (want busy, throttle, reject, token, html, ipban or none)", f.Preset))
 	}
 	if f.Preset == "" && f.Code == "" {
 		errs = append(errs, errors.New("a fault needs a preset or a code"))
@@ -84,7 +98,7 @@ func (f Fault) validate(apis map[schema.Kind]sendAPI) error {
 		}
 		kinds = []schema.Kind{f.Kind}
 	}
-	if f.Code != "" && f.Preset != PresetHTML {
+	if f.Code != "" && !f.page() {
 		for _, k := range kinds {
 			if err := apis[k].checkCode(f.Code); err != nil {
 				errs = append(errs, fmt.Errorf("%s: %w", k, err))
@@ -100,13 +114,24 @@ type faultList struct {
 	faults []Fault // Times counts down; a spent fault is removed
 }
 
-// match returns the first fault that matches a request of kind with body, counting it down.
+// match returns the first fault that matches a send of kind with body, counting it down.
 func (l *faultList) match(kind schema.Kind, body []byte) (Fault, bool) {
+	return l.first(body, func(f *Fault) bool { return f.Kind == "" || f.Kind == kind })
+}
+
+// matchBan returns the first fault that matches a token fetch whose body (or, for GET, query)
+// is body: an IP ban of any kind. It counts the fault down.
+func (l *faultList) matchBan(body []byte) (Fault, bool) {
+	return l.first(body, func(f *Fault) bool { return f.Kind == "" && f.Preset == PresetIPBan })
+}
+
+// first returns the first fault that applies and whose Contains body holds, counting it down.
+func (l *faultList) first(body []byte, applies func(*Fault) bool) (Fault, bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for i := range l.faults {
 		f := &l.faults[i]
-		if f.Kind != "" && f.Kind != kind || f.Contains != "" && !bytes.Contains(body, []byte(f.Contains)) {
+		if !applies(f) || f.Contains != "" && !bytes.Contains(body, []byte(f.Contains)) {
 			continue
 		}
 		hit := *f

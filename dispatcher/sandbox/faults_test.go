@@ -49,7 +49,7 @@ func TestPresets(t *testing.T) {
 		{schema.KindCard, PresetReject, wantAnswer{400, map[string]any{"code": "chatbotNotInstall", "message": "*", "requestid": "*"}}},
 		{schema.KindCard, PresetToken, wantAnswer{400, map[string]any{"code": "InvalidAuthentication", "message": "*", "requestid": "*"}}},
 
-		{schema.KindCrossDomain, PresetBusy, wantAnswer{200, map[string]any{"errcode": -1.0, "errmsg": "system busy", "request_id": "*"}}},
+		{schema.KindCrossDomain, PresetBusy, wantAnswer{200, map[string]any{"errcode": -1.0, "errmsg": "系统繁忙", "request_id": "*"}}},
 		{schema.KindCrossDomain, PresetThrottle, wantAnswer{200, map[string]any{
 			"errcode": 88.0, "sub_code": "90018", "errmsg": "*", "sub_msg": "*", "request_id": "*"}}},
 		{schema.KindCrossDomain, PresetReject, wantAnswer{200, map[string]any{"errcode": 40035.0, "errmsg": "*", "request_id": "*"}}},

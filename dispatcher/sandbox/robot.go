@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 
 	"github.com/dingq/dingq/schema"
@@ -67,11 +68,15 @@ func (robotAPI) success() answer {
 
 func (robotAPI) unwrap(body []byte) []byte { return body }
 
-// accept requires a link and at least one message with a msgtype. The signing secret (sk) is
-// never decoded.
-func (robotAPI) accept(body []byte) ([]byte, answer, bool) {
+// accept requires a link and at least one message with a msgtype; and, when the link's robot is
+// one of [Config.RobotSecrets], the robot's secret as sk, or it answers what the robot's webhook
+// answered the relay: code 310000 with DingTalk's errmsg as msg (the relay's form for DingTalk's
+// refusals is not published: passing DingTalk's errcode on is the sandbox's choice). The secret
+// is never logged or echoed.
+func (c robotAPI) accept(body []byte) ([]byte, answer, bool) {
 	var req struct {
 		Link string `json:"link"`
+		SK   string `json:"sk"`
 		Data []struct {
 			MsgType string `json:"msgtype"`
 		} `json:"data"`
@@ -90,7 +95,20 @@ func (robotAPI) accept(body []byte) ([]byte, answer, bool) {
 			return nil, relayInvalid(fmt.Sprintf("data[%d].msgtype is required", i)), false
 		}
 	}
+	if secret, signs := c.s.cfg.RobotSecrets[linkToken(req.Link)]; signs && !matches(secret, req.SK) {
+		const hint = "the robot's webhook refused the relay's signature: sk must be the robot's signing secret"
+		return nil, relayError(http.StatusOK, errcodeHookSecurity, msgHookSignWrong, hint), false
+	}
 	return body, answer{}, true
+}
+
+// linkToken returns the access_token of a robot webhook URL, "" for none.
+func linkToken(link string) string {
+	u, err := url.Parse(link)
+	if err != nil {
+		return ""
+	}
+	return u.Query().Get("access_token")
 }
 
 func relayInvalid(msg string) answer {

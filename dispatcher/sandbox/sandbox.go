@@ -27,7 +27,8 @@ type Sandbox struct {
 }
 
 // New returns a sandbox configured by cfg, or an error when a field is out of range (a rate
-// outside 0..1 or rates summing above 1, a negative duration or MaxRecorded).
+// outside 0..1 or rates summing above 1, a negative duration or MaxRecorded, an empty token or
+// secret in RobotSecrets).
 func New(cfg Config) (*Sandbox, error) {
 	cfg = cfg.withDefaults()
 	if err := cfg.validate(); err != nil {

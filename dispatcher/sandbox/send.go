@@ -21,7 +21,8 @@ type sendAPI interface {
 	accept(body []byte) (key []byte, refusal answer, ok bool)
 	// unwrap returns the bytes that key body, acceptable or not (for logs).
 	unwrap(body []byte) []byte
-	// fail renders a failure in the API's own form ([PresetHTML] aside, see render).
+	// fail renders a failure in the API's own form ([PresetHTML] and [PresetIPBan] aside, see
+	// render).
 	fail(f failure) answer
 	// success renders the answer to an accepted send.
 	success() answer
@@ -40,7 +41,7 @@ type failure struct {
 
 // render renders f for api; the HTML page is the same whatever the API.
 func render(api sendAPI, f failure) answer {
-	if f.preset == PresetHTML {
+	if f.preset == PresetHTML || f.preset == PresetIPBan {
 		return banPage(cmp.Or(f.status, http.StatusForbidden))
 	}
 	return api.fail(f)

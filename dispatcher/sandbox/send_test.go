@@ -72,10 +72,16 @@ func TestMissingToken(t *testing.T) {
 		check  func(r reply) bool
 	}{
 		{schema.KindCard, "", 400, func(r reply) bool {
-			return r.json["code"] == "InvalidAuthentication" && keys(r.json) == "code,message,requestid"
+			return r.json["code"] == "AuthenticationFailed.MissingParameter" && r.json["message"] == "缺少参数：x-acs-dingtalk-access-token" &&
+				keys(r.json) == "code,message,requestid"
 		}},
-		{schema.KindCard, "not-issued", 400, func(r reply) bool { return r.json["code"] == "InvalidAuthentication" }},
-		{schema.KindCrossDomain, "", 200, func(r reply) bool { return r.json["errcode"] == 88.0 && r.json["sub_code"] == "40014" }},
+		{schema.KindCard, "not-issued", 400, func(r reply) bool {
+			return r.json["code"] == "InvalidAuthentication" && r.json["message"] == "不合法的access_token"
+		}},
+		{schema.KindCrossDomain, "", 200, func(r reply) bool {
+			return r.json["errcode"] == 88.0 && r.json["sub_code"] == "40000" &&
+				r.json["errmsg"] == "ding talk error[subcode=40000,submsg=access_token is blank]"
+		}},
 		{schema.KindCrossDomain, "not-issued", 200, func(r reply) bool { return r.json["errcode"] == 88.0 && r.json["sub_code"] == "40014" }},
 		{schema.KindRobot, "", 401, func(r reply) bool { return r.json["code"] == 401.0 && keys(r.json) == "code,hint,msg" }},
 		{schema.KindRobot, "wrong", 401, func(r reply) bool { return r.json["code"] == 401.0 }},

@@ -24,7 +24,8 @@ func TestAccessToken(t *testing.T) {
 		"empty":        `{}`,
 	} {
 		r := e.do(e.request("POST", "/v1.0/oauth2/accessToken", body))
-		if r.status != 400 || r.json["code"] != "invalidClientIdOrSecret" || keys(r.json) != "code,message,requestid" {
+		if r.status != 400 || r.json["code"] != "invalidClientIdOrSecret" || r.json["message"] != "无效的clientId或者clientSecret" ||
+			keys(r.json) != "code,message,requestid" {
 			t.Errorf("%s: %d %s, want 400 invalidClientIdOrSecret", name, r.status, r.raw)
 		}
 	}
@@ -64,10 +65,20 @@ func TestGetToken(t *testing.T) {
 		t.Errorf("card send with a /gettoken token: %d %s", r.status, r.raw)
 	}
 
-	for _, q := range []string{"appkey=key&appsecret=nope", "appkey=key", ""} {
-		r := e.do(e.request("GET", "/gettoken?"+q, ""))
-		if r.status != 200 || r.json["errcode"] != 40089.0 || keys(r.json) != "errcode,errmsg" {
-			t.Errorf("%q: %d %s, want 200 errcode 40089", q, r.status, r.raw)
+	for _, tc := range []struct {
+		query   string
+		errcode float64
+		errmsg  string
+	}{
+		{"appkey=key&appsecret=nope", 40096, "不合法的appKey或appSecret"},
+		{"appkey=key", 40096, "不合法的appKey或appSecret"},
+		{"appkey=other&appsecret=secret", 40096, "不合法的appKey或appSecret"},
+		{"appsecret=secret", 40035, "缺少参数 corpid or appkey"},
+		{"", 40035, "缺少参数 corpid or appkey"},
+	} {
+		r := e.do(e.request("GET", "/gettoken?"+tc.query, ""))
+		if r.status != 200 || r.json["errcode"] != tc.errcode || r.json["errmsg"] != tc.errmsg || keys(r.json) != "errcode,errmsg" {
+			t.Errorf("%q: %d %s, want 200 errcode %v %q", tc.query, r.status, r.raw, tc.errcode, tc.errmsg)
 		}
 	}
 }
@@ -82,7 +93,8 @@ func TestExpireTokens(t *testing.T) {
 		t.Errorf("card with an expired token: %d %s, want 400 InvalidAuthentication", card.status, card.raw)
 	}
 	cd := e.send(schema.KindCrossDomain, old, wrap(crossDomainModel))
-	if cd.status != 200 || cd.json["errcode"] != 88.0 || cd.json["sub_code"] != "42001" {
+	if cd.status != 200 || cd.json["errcode"] != 88.0 || cd.json["sub_code"] != "42001" ||
+		cd.json["errmsg"] != "ding talk error[subcode=42001,submsg=access_token超时]" {
 		t.Errorf("crossdomain with an expired token: %d %s, want errcode 88 sub_code \"42001\"", cd.status, cd.raw)
 	}
 

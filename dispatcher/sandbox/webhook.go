@@ -24,14 +24,27 @@ const (
 	errcodeHookBusy     = -1
 	errcodeHookTooFast  = 410100 // over the robot's limit, and while it is blocked
 	errcodeHookSecurity = 310000 // bad timestamp or sign
-	errcodeHookToken    = 300001 // no access_token
+	errcodeHookToken    = 300005 // the token preset: no robot has this access_token
 	errcodeHookNoRobot  = 400106 // the reject preset: the robot does not exist
-	errcodeHookBadParam = 40035  // the body is not a robot message
+	errcodeHookBadParam = 40035  // no access_token, or the body is not a robot message
 	errcodeHookNoTitle  = 400402 // a markdown message without title or text
 	errcodeHookTooLong  = 460101 // a message above schema.MaxRobotMessageBytes
 )
 
-// webhookSignMaxClockGap is how far a signed request's timestamp may be from the sandbox's clock.
+// The webhook's errmsgs, as DingTalk words them today (errcode 310000's in its
+// description/solution/link form; older answers said "sign not match" and "invalid timestamp").
+const (
+	msgHookBusy      = "系统繁忙"
+	msgHookNoToken   = "缺少参数 access_token"
+	msgHookBadToken  = "token is not exist"
+	msgHookTooFast   = "send too fast, exceed 20 times per minute"
+	msgHookSignWrong = "description:机器人发送签名不匹配;solution:请确认签名和生成签名的时间戳必须都放在调用的网址中，" +
+		"请确认机器人的密钥加密和填写正确;link:请参考本接口对应文档获得具体要求，或者在https://open.dingtalk.com/document/  搜索相关文档;"
+	msgHookSignExpired = "description:机器人发送签名过期;solution:签名生成时间和发送时间请保持在 timestampms 以内;"
+)
+
+// webhookSignMaxClockGap is how far a signed request's timestamp may be from the sandbox's clock,
+// either way: DingTalk's window.
 const webhookSignMaxClockGap = time.Hour
 
 // OutcomeDuplicate is the outcome of a robot webhook message whose msgUuid the same robot has
@@ -90,7 +103,7 @@ func (s *Sandbox) sendWebhook(api webhookAPI, book *robotBook, w http.ResponseWr
 
 // webhookAPI plays DingTalk's robot webhook, POST /robot/send?access_token=..[&timestamp=&sign=]:
 // the body is one robot message, and every answer is {"errcode","errmsg"} on HTTP 200. Its
-// presets: busy errcode -1, throttle 410100, reject 400106 (no such robot), token 300001. Any
+// presets: busy errcode -1, throttle 410100, reject 400106 (no such robot), token 300005. Any
 // non-empty access_token is a robot; one in [Config.RobotSecrets] signs.
 type webhookAPI struct{ s *Sandbox }
 
@@ -100,20 +113,35 @@ func (c webhookAPI) authorize(r *http.Request) (answer, bool) {
 	q := r.URL.Query()
 	token := q.Get("access_token")
 	if token == "" {
-		return c.fail(failure{preset: PresetToken}), false
+		return webhookError(errcodeHookBadParam, msgHookNoToken), false
 	}
-	secret, signs := c.s.cfg.RobotSecrets[token]
-	if !signs {
-		return answer{}, true
-	}
-	ts, err := strconv.ParseInt(q.Get("timestamp"), 10, 64)
-	if gap := time.Since(time.UnixMilli(ts)); err != nil || gap > webhookSignMaxClockGap || gap < -webhookSignMaxClockGap {
-		return webhookError(errcodeHookSecurity, "invalid timestamp"), false
-	}
-	if !hmac.Equal([]byte(q.Get("sign")), []byte(webhookSign(secret, q.Get("timestamp")))) {
-		return webhookError(errcodeHookSecurity, "sign not match"), false
+	if msg := checkSignature(c.s.cfg.RobotSecrets, token, q.Get("timestamp"), q.Get("sign"), time.Now()); msg != "" {
+		return webhookError(errcodeHookSecurity, msg), false
 	}
 	return answer{}, true
+}
+
+// checkSignature checks a message to the robot of token, signed at timestamp (ms, as sent) with
+// sign (as the decoded query gives it), at now: it returns DingTalk's errmsg for errcode 310000,
+// or "" when the robot does not sign (no secret in secrets) or the signature holds. A timestamp
+// that is missing or not a number, like a sign that is missing or wrong, is a sign mismatch; a
+// timestamp more than an hour from now, either way, has expired.
+func checkSignature(secrets map[string]string, token, timestamp, sign string, now time.Time) string {
+	secret, signs := secrets[token]
+	if !signs {
+		return ""
+	}
+	ts, err := strconv.ParseInt(timestamp, 10, 64)
+	if err != nil {
+		return msgHookSignWrong
+	}
+	if gap := now.Sub(time.UnixMilli(ts)); gap > webhookSignMaxClockGap || gap < -webhookSignMaxClockGap {
+		return msgHookSignExpired
+	}
+	if !hmac.Equal([]byte(sign), []byte(webhookSign(secret, timestamp))) {
+		return msgHookSignWrong
+	}
+	return ""
 }
 
 // webhookSign is DingTalk's signature of a webhook request: base64(hmac_sha256(key=secret,
@@ -128,13 +156,13 @@ func webhookSign(secret, timestamp string) string {
 func webhookPreset(preset string) (string, string) {
 	switch preset {
 	case PresetBusy:
-		return strconv.Itoa(errcodeHookBusy), "system busy"
+		return strconv.Itoa(errcodeHookBusy), msgHookBusy
 	case PresetThrottle:
-		return strconv.Itoa(errcodeHookTooFast), "send too fast, exceed 20 times per minute"
+		return strconv.Itoa(errcodeHookTooFast), msgHookTooFast
 	case PresetReject:
 		return strconv.Itoa(errcodeHookNoRobot), "robot does not exist"
 	case PresetToken:
-		return strconv.Itoa(errcodeHookToken), "token is not exist"
+		return strconv.Itoa(errcodeHookToken), msgHookBadToken
 	}
 	return "", "sandbox fault"
 }

@@ -109,7 +109,9 @@ func TestWebhookChecks(t *testing.T) {
 		}
 		wantErrcode(t, tc.name, r, tc.errcode)
 	}
-	wantErrcode(t, "no access_token", e.hook("", nil, hookText), errcodeHookToken)
+	if r := e.hook("", nil, hookText); r.raw != `{"errcode":40035,"errmsg":"缺少参数 access_token"}` {
+		t.Errorf("no access_token: %d %s, want DingTalk's errcode 40035", r.status, r.raw)
+	}
 	if n := len(e.sb.Deliveries()); n != 5 {
 		t.Errorf("%d deliveries, want 5", n)
 	}

@@ -81,9 +81,29 @@ type CardDelivery struct {
 	IMRobotOpenDeliverModel *CardRobotDeliverModel `json:"imRobotOpenDeliverModel,omitempty"`
 	// IMSingleOpenDeliverModel is how the card is delivered to a one-to-one chat (IM_SINGLE).
 	IMSingleOpenDeliverModel *CardSingleDeliverModel `json:"imSingleOpenDeliverModel,omitempty"`
+	// TopOpenSpaceModel is the group top bar's space (ONE_BOX): {"spaceType": "ONE_BOX"}.
+	TopOpenSpaceModel *CardTopSpaceModel `json:"topOpenSpaceModel,omitempty"`
+	// TopOpenDeliverModel is how the card is delivered to a group's top bar (ONE_BOX).
+	TopOpenDeliverModel *CardTopDeliverModel `json:"topOpenDeliverModel,omitempty"`
 	// OpenDynamicDataConfig is where the card pulls dynamic data from, as JSON passed through.
 	// Optional.
 	OpenDynamicDataConfig json.RawMessage `json:"openDynamicDataConfig,omitempty"`
+}
+
+// CardTopSpaceModel is the space of a card in a group's top bar (ONE_BOX).
+type CardTopSpaceModel struct {
+	// SpaceType is "ONE_BOX".
+	SpaceType string `json:"spaceType"`
+}
+
+// CardTopDeliverModel is how a card is delivered to a group's top bar (ONE_BOX).
+type CardTopDeliverModel struct {
+	// ExpiredTimeMillis is when the card leaves the top bar, in Unix milliseconds. Required.
+	ExpiredTimeMillis int64 `json:"expiredTimeMillis"`
+	// UserIDs are the only users who see it; everyone in the group when empty.
+	UserIDs []string `json:"userIds,omitempty"`
+	// Platforms are the clients that show it ("ios", "android", "win", "mac"); all when empty.
+	Platforms []string `json:"platforms,omitempty"`
 }
 
 // CardParams holds values of a card template's variables.

@@ -153,6 +153,13 @@ func TestValidateCardDeliver(t *testing.T) {
 		{"recipient a number", group, func(m obj) { at(m, "imGroupOpenDeliverModel")["recipients"] = []any{"u", 2} }, field("imGroupOpenDeliverModel.recipients[1]", "type")},
 		{"atUserIds an array", group, func(m obj) { at(m, "imGroupOpenDeliverModel")["atUserIds"] = []any{"u"} }, field("imGroupOpenDeliverModel.atUserIds", "type")},
 		{"robot spaceType a number", robot, func(m obj) { at(m, "imRobotOpenDeliverModel")["spaceType"] = 1 }, field("imRobotOpenDeliverModel.spaceType", "type")},
+		{"top bar", group, func(m obj) {
+			m["openSpaceId"] = "dtv1.card//ONE_BOX.cidXXXX=="
+			m["topOpenSpaceModel"] = obj{"spaceType": "ONE_BOX"}
+			m["topOpenDeliverModel"] = obj{"expiredTimeMillis": 1767225600000, "platforms": []any{"ios"}}
+		}, wantErr{}},
+		{"top bar without its expiry", group, func(m obj) { m["topOpenDeliverModel"] = obj{"userIds": []any{"u"}} },
+			field("topOpenDeliverModel.expiredTimeMillis", "required")},
 		{"openDynamicDataConfig an array", robot, func(m obj) { m["openDynamicDataConfig"] = []any{} }, field("openDynamicDataConfig", "type")},
 
 		// The template mode's rules do not apply.

@@ -58,7 +58,7 @@ type oapiAnswer struct {
 }
 
 // Fetch asks for a token. A refusal is a [*dispatcher.Error] with [dispatcher.Retry] and the
-// API's errcode, e.g. "token:40089", or "token:88/<sub_code>" from the gateway; a network failure
+// API's errcode, e.g. "token:40096", or "token:88/<sub_code>" from the gateway; a network failure
 // is the client's error with the URL's query, and so the secret, cut off.
 func (f *OAPIFetcher) Fetch(ctx context.Context) (string, time.Duration, error) {
 	if f.err != nil {

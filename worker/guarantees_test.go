@@ -16,7 +16,7 @@ import (
 	"github.com/dingq/dingq/dispatcher"
 	"github.com/dingq/dingq/schema"
 	"github.com/dingq/dingq/worker"
-	"github.com/dingq/dingq/worker/embedded"
+	"github.com/dingq/dingq/worker/workertest"
 )
 
 // nakTimes takes the next job n times and naks each delivery, as workers that died mid-send would
@@ -149,11 +149,7 @@ func TestJobsOfTheEarlierSharedConsumerAreDelivered(t *testing.T) {
 }
 
 func TestHostileInputIsDeadLetteredAndTheWorkerKeepsGoing(t *testing.T) {
-	srv, err := embedded.Start(embedded.Config{Listen: "127.0.0.1:0", StoreDir: t.TempDir(), MaxPayload: 4 << 20})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := envOn(t, srv)
+	e := newEnv(t, workertest.MaxPayload(4<<20))
 	var sends atomic.Int64
 	e.run(testConfig(), dispatcher.SenderFunc(func(_ context.Context, j dispatcher.Job) error {
 		sends.Add(1)

@@ -29,13 +29,14 @@ type env struct {
 	log *workertest.LogBuffer
 }
 
-func newEnv(t testing.TB) *env {
+// workerConn is how a worker connects: reconnecting forever.
+var workerConn = []nats.Option{nats.MaxReconnects(-1), nats.ReconnectWait(100 * time.Millisecond)}
+
+// newEnv starts a NATS server, opts changing it, and connects to it as a worker would.
+func newEnv(t testing.TB, opts ...workertest.Option) *env {
 	t.Helper()
-	srv, err := embedded.Start(embedded.Config{Listen: "127.0.0.1:0", StoreDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return envOn(t, srv)
+	srv, nc, js := workertest.StartNATS(t, append([]workertest.Option{workertest.ConnOptions(workerConn...)}, opts...)...)
+	return &env{t: t, srv: srv, nc: nc, js: js, log: &workertest.LogBuffer{}}
 }
 
 // restartable is a NATS server a test can stop and start again on the same address and store,
@@ -68,19 +69,12 @@ func (r *restartable) start() {
 	r.t.Cleanup(srv.Shutdown)
 }
 
-// envOn connects to srv as a worker would: reconnecting forever.
+// envOn connects to srv, a server the test started itself, as a worker would; the connection is
+// closed, and then srv shut down, when the test ends.
 func envOn(t testing.TB, srv *embedded.Server) *env {
 	t.Helper()
-	nc, err := nats.Connect(srv.ClientURL(), nats.MaxReconnects(-1), nats.ReconnectWait(100*time.Millisecond))
-	if err != nil {
-		srv.Shutdown()
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { nc.Close(); srv.Shutdown() })
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	t.Cleanup(srv.Shutdown)
+	nc, js := workertest.Connect(t, srv.ClientURL(), workerConn...)
 	return &env{t: t, srv: srv, nc: nc, js: js, log: &workertest.LogBuffer{}}
 }
 
@@ -146,16 +140,10 @@ func (e *env) publish(kind schema.Kind, body string, hdr nats.Header) {
 	}
 }
 
-// waitFor polls cond until it holds or the deadline passes.
+// waitFor polls cond until it holds; after timeout it fails the test with the worker's log.
 func (e *env) waitFor(timeout time.Duration, what string, cond func() bool) {
 	e.t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			e.t.Fatalf("timed out after %v waiting for %s\nlog:\n%s", timeout, what, e.log.String())
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	workertest.WaitFor(e.t, timeout, what, cond, e.log)
 }
 
 func (e *env) streamMsgs(name string) uint64 {

@@ -15,7 +15,6 @@ import (
 	"github.com/dingq/dingq/dispatcher"
 	"github.com/dingq/dingq/schema"
 	"github.com/dingq/dingq/worker"
-	"github.com/dingq/dingq/worker/embedded"
 	"github.com/dingq/dingq/worker/workertest"
 )
 
@@ -61,11 +60,7 @@ func TestJobWithHeaderNamesNATSGoRefusesIsDeadLettered(t *testing.T) {
 // is cut to fit and marked with the original's length and hash.
 func TestInvalidJobFillingTheMaxPayloadIsDeadLetteredTruncated(t *testing.T) {
 	const maxPayload = 64 << 10
-	srv, err := embedded.Start(embedded.Config{Listen: "127.0.0.1:0", StoreDir: t.TempDir(), MaxPayload: maxPayload})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := envOn(t, srv)
+	e := newEnv(t, workertest.MaxPayload(maxPayload))
 	if _, err := worker.Provision(context.Background(), e.js, testConfig()); err != nil {
 		t.Fatal(err)
 	}

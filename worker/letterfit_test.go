@@ -17,7 +17,7 @@ import (
 
 	"github.com/dingq/dingq/dispatcher"
 	"github.com/dingq/dingq/schema"
-	"github.com/dingq/dingq/worker/embedded"
+	"github.com/dingq/dingq/worker/workertest"
 )
 
 // letterEnv is an embedded NATS server with dingq's streams, and a worker that is never run:
@@ -31,20 +31,7 @@ type letterEnv struct {
 
 func newLetterEnv(t *testing.T, maxPayload int32) *letterEnv {
 	t.Helper()
-	srv, err := embedded.Start(embedded.Config{Listen: "127.0.0.1:0", StoreDir: t.TempDir(), MaxPayload: maxPayload})
-	if err != nil {
-		t.Fatal(err)
-	}
-	nc, err := nats.Connect(srv.ClientURL())
-	if err != nil {
-		srv.Shutdown()
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { nc.Close(); srv.Shutdown() })
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, nc, js := workertest.StartNATS(t, workertest.MaxPayload(maxPayload))
 	cfg := Config{Names: schema.NewNames("")}
 	if _, err := Provision(context.Background(), js, cfg); err != nil {
 		t.Fatal(err)

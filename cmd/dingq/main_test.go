@@ -45,15 +45,8 @@ type harness struct {
 func newHarness(t *testing.T, extra ...sandbox.Config) *harness {
 	t.Helper()
 	dir := t.TempDir()
-	srv, err := embedded.Start(embedded.Config{Listen: "127.0.0.1:0", StoreDir: dir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	nc, err := nats.Connect(srv.ClientURL(), nats.MaxReconnects(-1), nats.ReconnectWait(100*time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
-	js, _ := jetstream.New(nc)
+	srv, nc, js := workertest.StartNATS(t, workertest.StoreDir(dir),
+		workertest.ConnOptions(nats.MaxReconnects(-1), nats.ReconnectWait(100*time.Millisecond)))
 	sc := sandbox.Config{}
 	if len(extra) > 0 {
 		sc = extra[0]
@@ -68,6 +61,8 @@ func newHarness(t *testing.T, extra ...sandbox.Config) *harness {
 		t.Fatal(err)
 	}
 	h := &harness{t: t, srv: srv, dir: dir, natsURL: srv.ClientURL(), js: js, sb: sb, sbURL: sbSrv.URL(), out: &workertest.LogBuffer{}}
+	// StartNATS's cleanup stops the server it started; h.srv may be one a test started again in
+	// its place (TestReadyzFollowsNATS), and it goes too, after the connection.
 	t.Cleanup(func() { _ = sbSrv.Close(); nc.Close(); h.srv.Shutdown() })
 	return h
 }
@@ -396,16 +391,8 @@ func mapEnv(env map[string]string) func(string) string {
 	return func(k string) string { return env[k] }
 }
 
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool, out *workertest.LogBuffer) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s; output:\n%s", timeout, what, out)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
+// waitFor polls cond until it holds; after timeout it fails the test with out, dingq's output.
+var waitFor = workertest.WaitFor
 
 // hasKind reports an event with the message msg about a job of the given kind.
 func hasKind(b *workertest.LogBuffer, msg, kind string) bool {

@@ -9,13 +9,11 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
 
 	"github.com/dingq/dingq/cmd/internal/config"
 	"github.com/dingq/dingq/dispatcher/sandbox"
 	"github.com/dingq/dingq/worker"
-	"github.com/dingq/dingq/worker/embedded"
 	"github.com/dingq/dingq/worker/workertest"
 )
 
@@ -161,20 +159,7 @@ func assertOneWarningAfterStopping(t *testing.T, p *process) {
 // A stopping worker's status flush does not wait for NATS while it is away, and counts the records
 // it leaves unstored for the one warning.
 func TestStatusFlushDoesNotWaitWhileNATSIsDown(t *testing.T) {
-	srv, err := embedded.Start(embedded.Config{Listen: "127.0.0.1:0", StoreDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Shutdown)
-	nc, err := nats.Connect(srv.ClientURL(), nats.MaxReconnects(-1), nats.ReconnectWait(100*time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv, nc, js := workertest.StartNATS(t, workertest.ConnOptions(nats.MaxReconnects(-1), nats.ReconnectWait(100*time.Millisecond)))
 	out := &workertest.LogBuffer{}
 	st := newStatusRecorder(js, config.Default(), zerolog.New(out))
 	srv.Shutdown()

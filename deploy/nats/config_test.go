@@ -345,7 +345,7 @@ func TestWorkerRunsWithItsPermissions(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	waitFor(t, "the job streams empty and one dead letter", func() bool {
+	workertest.WaitFor(t, 15*time.Second, "the job streams empty and one dead letter", func() bool {
 		for _, app := range append([]string{""}, apps...) {
 			if srv.msgs(t, names.JobStreamFor(app)) != 0 {
 				return false
@@ -506,7 +506,7 @@ func TestTenantJobsAreSentWithTheirApp(t *testing.T) {
 	case <-ctx.Done():
 		t.Fatalf("the orders job was not sent; worker log:\n%s", logs)
 	}
-	waitFor(t, "the orders stream empty", func() bool { return srv.msgs(t, "DINGQ_JOBS_ORDERS") == 0 }, logs)
+	workertest.WaitFor(t, 15*time.Second, "the orders stream empty", func() bool { return srv.msgs(t, "DINGQ_JOBS_ORDERS") == 0 }, logs)
 	wc.noViolations(t, "worker")
 	oc.noViolations(t, "orders")
 }
@@ -711,7 +711,7 @@ func TestOperatorSeesNoSecretsInFlight(t *testing.T) {
 	}
 	secrets = append(secrets, appToken)
 	jobs := 4 * perProducer
-	waitFor(t, "every job sent", func() bool {
+	workertest.WaitFor(t, 15*time.Second, "every job sent", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return len(seen) == jobs
@@ -824,7 +824,7 @@ func TestWorkerMigratesTheSharedConsumerWithItsPermissions(t *testing.T) {
 			t.Fatalf("sent %v, want legacy-taken and legacy-waiting; worker log:\n%s", got, logs)
 		}
 	}
-	waitFor(t, "the job stream empty", func() bool { return srv.msgs(t, "DINGQ_JOBS") == 0 }, logs)
+	workertest.WaitFor(t, 15*time.Second, "the job stream empty", func() bool { return srv.msgs(t, "DINGQ_JOBS") == 0 }, logs)
 	cons := srv.consumers(t, "DINGQ_JOBS")
 	if _, ok := cons["dingq-worker"]; ok {
 		t.Error("the shared consumer dingq-worker is still there")
@@ -980,21 +980,6 @@ func TestUnsetPasswordStopsTheServer(t *testing.T) {
 				t.Errorf("ProcessConfigFile with %s unset: %v", name, err)
 			}
 		})
-	}
-}
-
-// waitFor polls cond until it holds, for up to 15 s.
-func waitFor(t *testing.T, what string, cond func() bool, logs *workertest.LogBuffer) {
-	t.Helper()
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	deadline := time.After(15 * time.Second)
-	for !cond() {
-		select {
-		case <-tick.C:
-		case <-deadline:
-			t.Fatalf("timed out waiting for %s; worker log:\n%s", what, logs)
-		}
 	}
 }
 

@@ -5,21 +5,18 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/dingq/dingq/worker/embedded"
+	"github.com/dingq/dingq/worker/workertest"
 )
+
+// Every server and connection a test starts must be gone when it ends.
+func TestMain(m *testing.M) { workertest.VerifyNoLeaks(m) }
 
 // startNATS runs an embedded NATS server for the test.
 func startNATS(t *testing.T) string {
 	t.Helper()
-	srv, err := embedded.Start(embedded.Config{Listen: "127.0.0.1:0", StoreDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Shutdown)
-	return srv.ClientURL()
+	return workertest.StartServer(t).ClientURL()
 }
 
 // newLimiter connects to url on a connection of its own, as one worker process would, and
@@ -43,14 +40,6 @@ func newLimiter(t *testing.T, url string, cfg Config) (*Limiter, jetstream.KeyVa
 // jetStream opens a connection of its own to url.
 func jetStream(t *testing.T, url string) jetstream.JetStream {
 	t.Helper()
-	nc, err := nats.Connect(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, js := workertest.Connect(t, url)
 	return js
 }

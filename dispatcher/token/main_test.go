@@ -3,7 +3,7 @@ package token_test
 import (
 	"testing"
 
-	"go.uber.org/goleak"
+	"github.com/dingq/dingq/worker/workertest"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) { workertest.VerifyNoLeaks(m) }

@@ -21,6 +21,7 @@ import (
 	"github.com/dingq/dingq/dispatcher/sandbox"
 	"github.com/dingq/dingq/dispatcher/token"
 	"github.com/dingq/dingq/worker/embedded"
+	"github.com/dingq/dingq/worker/workertest"
 )
 
 // testBucket is the token bucket of every test.
@@ -85,12 +86,7 @@ type fleet struct {
 
 func newFleet(t *testing.T, tokenURL string) *fleet {
 	t.Helper()
-	srv, err := embedded.Start(embedded.Config{Listen: "127.0.0.1:0", StoreDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Shutdown)
-	nc, js := connect(t, srv.ClientURL())
+	srv, nc, js := workertest.StartNATS(t, workertest.ConnOptions(nats.Timeout(waitLimit)))
 	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
 	defer cancel()
 	kv, err := js.CreateOrUpdateKeyValue(ctx, token.SharedBucketConfig(testBucket, 1))
@@ -103,16 +99,7 @@ func newFleet(t *testing.T, tokenURL string) *fleet {
 // connect opens a connection of its own, as a worker process would.
 func connect(t *testing.T, url string) (*nats.Conn, jetstream.JetStream) {
 	t.Helper()
-	nc, err := nats.Connect(url, nats.Timeout(waitLimit))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return nc, js
+	return workertest.Connect(t, url, nats.Timeout(waitLimit))
 }
 
 // worker is one worker process's view of an app's token: a connection, an HTTP client, a Shared

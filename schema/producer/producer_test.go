@@ -10,36 +10,21 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-	"go.uber.org/goleak"
 
 	"github.com/dingq/dingq/schema"
 	"github.com/dingq/dingq/schema/producer"
 	"github.com/dingq/dingq/worker"
-	"github.com/dingq/dingq/worker/embedded"
+	"github.com/dingq/dingq/worker/workertest"
 )
 
 // Every server and connection a test starts must be gone when it ends.
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) { workertest.VerifyNoLeaks(m) }
 
 // startJetStream starts an embedded NATS server and connects to it; the streams are not created.
 func startJetStream(t *testing.T) jetstream.JetStream {
 	t.Helper()
-	srv, err := embedded.Start(embedded.Config{Listen: "127.0.0.1:0", StoreDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Shutdown)
-	nc, err := nats.Connect(srv.ClientURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, _, js := workertest.StartNATS(t)
 	return js
 }
 

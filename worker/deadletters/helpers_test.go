@@ -12,7 +12,7 @@ import (
 	"github.com/dingq/dingq/schema"
 	"github.com/dingq/dingq/worker"
 	"github.com/dingq/dingq/worker/deadletters"
-	"github.com/dingq/dingq/worker/embedded"
+	"github.com/dingq/dingq/worker/workertest"
 )
 
 var names = schema.NewNames("")
@@ -26,20 +26,7 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	srv, err := embedded.Start(embedded.Config{Listen: "127.0.0.1:0", StoreDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	nc, err := nats.Connect(srv.ClientURL())
-	if err != nil {
-		srv.Shutdown()
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { nc.Close(); srv.Shutdown() })
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, _, js := workertest.StartNATS(t)
 	ctx := context.Background()
 	if _, err := worker.Provision(ctx, js, worker.Config{Names: names, Apps: []string{"ops"}}); err != nil {
 		t.Fatal(err)

@@ -3,8 +3,8 @@ package status_test
 import (
 	"testing"
 
-	"go.uber.org/goleak"
+	"github.com/dingq/dingq/worker/workertest"
 )
 
 // Every recorder, server and connection a test starts must be gone when it ends.
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) { workertest.VerifyNoLeaks(m) }

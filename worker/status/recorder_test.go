@@ -12,27 +12,14 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/dingq/dingq/schema"
-	"github.com/dingq/dingq/worker/embedded"
 	"github.com/dingq/dingq/worker/status"
+	"github.com/dingq/dingq/worker/workertest"
 )
 
 // connect starts an embedded server with JetStream and connects to it.
 func connect(t *testing.T) (*nats.Conn, jetstream.JetStream) {
 	t.Helper()
-	srv, err := embedded.Start(embedded.Config{Listen: "127.0.0.1:0", StoreDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	nc, err := nats.Connect(srv.ClientURL())
-	if err != nil {
-		srv.Shutdown()
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { nc.Close(); srv.Shutdown() })
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, nc, js := workertest.StartNATS(t)
 	return nc, js
 }
 

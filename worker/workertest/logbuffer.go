@@ -1,6 +1,13 @@
-// Package workertest helps the tests of dingq's worker and command: a log sink that many
-// goroutines write to and that a test queries by event, the way an operator reads dingq's JSON
-// logs; and a publish on the bare NATS protocol, for headers nats.go would refuse to send.
+// Package workertest helps the tests of dingq's packages that run against NATS: an embedded NATS
+// server with JetStream on a free port, and connections to it, that are gone when the test ends
+// (StartNATS, StartServer, Connect); a wait until a condition holds that shows the logs when it
+// never does (WaitFor); a log sink that many goroutines write to and that a test queries by
+// event, the way an operator reads dingq's JSON logs (LogBuffer); a publish on the bare NATS
+// protocol, for headers nats.go would refuse to send (RawPublish); and a check that a package's
+// tests leave no goroutine behind (VerifyNoLeaks).
+//
+// It imports no dingq package but worker/embedded, so that the tests of any other, the worker's
+// own included, may use it.
 package workertest
 
 import (

@@ -1,11 +1,8 @@
 package main
 
 import (
-	"context"
-	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -14,13 +11,9 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
-	"github.com/dingq/dingq/cmd/internal/config"
 	"github.com/dingq/dingq/deploy/observability"
-	"github.com/dingq/dingq/dispatcher"
 	"github.com/dingq/dingq/dispatcher/sandbox"
 	"github.com/dingq/dingq/schema"
-	"github.com/dingq/dingq/worker"
-	"github.com/dingq/dingq/worker/workertest"
 )
 
 func TestMetricsCountAWorkersJobs(t *testing.T) {
@@ -81,103 +74,6 @@ func TestMetricsCountAWorkersJobs(t *testing.T) {
 	}
 }
 
-func TestMetricsBoundCodesAndMeasureSends(t *testing.T) {
-	h := newHarness(t)
-	m := newMetrics(h.js, config.Default()) // no streams provisioned: every JetStream read fails
-
-	for i := range maxCodes + 20 {
-		m.outcome(worker.Outcome{Kind: "card", Result: worker.ResultRetried, Code: fmt.Sprintf("code%d", i)})
-	}
-	m.outcome(worker.Outcome{Kind: "card", Result: worker.ResultRetried, Code: "code0"})
-	m.outcome(worker.Outcome{Kind: "robot", Result: worker.ResultRejected, Code: "bad\xffutf8"})
-	m.outcome(worker.Outcome{Kind: "robot", Result: worker.ResultExhausted, Code: strings.Repeat("x", maxCodeLen+1)})
-	m.outcome(worker.Outcome{Kind: "fax", Result: worker.ResultInvalid, Code: "unknown_kind"})
-	m.outcome(worker.Outcome{Kind: "card", Result: worker.ResultSent})
-	m.outcome(worker.Outcome{Kind: "card", Result: "someday"})
-
-	release := make(chan struct{})
-	s := m.wrap(fetchCounting{fetches: 3, SenderFunc: func(ctx context.Context, job dispatcher.Job) error {
-		switch job.ID {
-		case "slow":
-			<-release
-		case "deferred":
-			return &dispatcher.Error{Decision: dispatcher.Defer, Code: "rate_limited"}
-		}
-		return nil
-	}})
-	done := make(chan error)
-	go func() { done <- s.Send(context.Background(), dispatcher.Job{Kind: schema.KindRobot, ID: "slow"}) }()
-	waitFor(t, 5*time.Second, "a send in flight", func() bool { return scrapeHandler(t, m).is(1, "dingq_sends_in_flight") }, &workertest.LogBuffer{})
-	close(release)
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
-	_ = s.Send(context.Background(), dispatcher.Job{Kind: schema.KindRobot, ID: "deferred"})
-	_ = s.Send(context.Background(), dispatcher.Job{Kind: schema.KindCard, ID: "fast"})
-
-	sc := scrapeHandler(t, m)
-	if n := sc.count("dingq_dingtalk_codes_total", "kind", "card"); n != maxCodes+1 {
-		t.Errorf("card codes: %d series, want %d and \"other\"", n, maxCodes)
-	}
-	for _, c := range []struct {
-		want   float64
-		name   string
-		labels []string
-	}{
-		{2, "dingq_dingtalk_codes_total", []string{"kind", "card", "code", "code0"}},
-		{20, "dingq_dingtalk_codes_total", []string{"kind", "card", "code", "other"}},
-		{2, "dingq_dingtalk_codes_total", []string{"kind", "robot", "code", "other"}},
-		{1, "dingq_dingtalk_codes_total", []string{"kind", "unknown", "code", "unknown_kind"}},
-		{1, "dingq_jobs_total", []string{"kind", "unknown", "outcome", "invalid"}},
-		{1, "dingq_jobs_total", []string{"kind", "card", "outcome", "sent"}},
-		{1, "dingq_jobs_total", []string{"kind", "card", "outcome", "someday"}},
-		{0, "dingq_sends_in_flight", nil},
-		{1, "dingq_send_duration_seconds", []string{"kind", "robot"}}, // the deferral is no send
-		{1, "dingq_send_duration_seconds", []string{"kind", "card"}},
-		{3, "dingq_token_fetches_total", nil},
-	} {
-		if got, ok := sc.value(c.name, c.labels...); !ok || got != c.want {
-			t.Errorf("%s%v = %v (found: %v), want %v", c.name, c.labels, got, ok, c.want)
-		}
-	}
-	if got, _ := sc.value("dingq_scrape_errors_total"); got < 3 {
-		t.Errorf("dingq_scrape_errors_total = %v after scrapes without streams, want 3 a scrape", got)
-	}
-	for _, name := range []string{"dingq_consumer_pending_jobs", "dingq_consumer_ack_pending_jobs", "dingq_oldest_pending_job_age_seconds", "dingq_dead_letters"} {
-		if _, ok := sc.value(name); ok {
-			t.Errorf("%s served though JetStream could not be read", name)
-		}
-	}
-}
-
-func TestMetricsScrapeDoesNotWaitForALostNATS(t *testing.T) {
-	h := newHarness(t)
-	m := newMetrics(h.js, config.Default())
-	h.srv.Shutdown()
-	start := time.Now()
-	s := scrapeHandler(t, m)
-	if took := time.Since(start); took > scrapeTimeout+time.Second {
-		t.Errorf("a scrape without NATS took %v, want at most about %v", took, scrapeTimeout)
-	}
-	if got, _ := s.value("dingq_scrape_errors_total"); got < 1 {
-		t.Errorf("dingq_scrape_errors_total = %v without NATS", got)
-	}
-	if _, ok := s.value("dingq_dead_letters"); ok {
-		t.Error("dingq_dead_letters served without NATS")
-	}
-	if _, ok := s.value("dingq_jobs_total"); !ok {
-		t.Error("the worker's own metrics are missing while NATS is down")
-	}
-}
-
-// fetchCounting is a sender that says how many token fetches it made.
-type fetchCounting struct {
-	dispatcher.SenderFunc
-	fetches int64
-}
-
-func (f fetchCounting) TokenFetches() int64 { return f.fetches }
-
 // metricsScrape is one /metrics answer: the families' series, and the text.
 type metricsScrape struct {
 	body     string
@@ -201,16 +97,6 @@ func getMetrics(t *testing.T, url string) metricsScrape {
 		t.Fatalf("GET %s: %d %v", url, resp.StatusCode, err)
 	}
 	return parseMetrics(t, string(body))
-}
-
-func scrapeHandler(t *testing.T, m *metrics) metricsScrape {
-	t.Helper()
-	rec := httptest.NewRecorder()
-	m.handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
-	if rec.Code != http.StatusOK {
-		t.Fatalf("/metrics = %d: %s", rec.Code, rec.Body)
-	}
-	return parseMetrics(t, rec.Body.String())
 }
 
 // parseMetrics parses the text format strictly, with classic metric names.
@@ -248,17 +134,6 @@ func (s metricsScrape) value(name string, kv ...string) (v float64, ok bool) {
 	return v, ok
 }
 
-// count is the number of series of the family name that carry every label of kv.
-func (s metricsScrape) count(name string, kv ...string) int {
-	n := 0
-	for _, sr := range s.families[name] {
-		if sr.has(kv) {
-			n++
-		}
-	}
-	return n
-}
-
 func (s metricsScrape) is(want float64, name string, kv ...string) bool {
 	v, ok := s.value(name, kv...)
 	return ok && v == want
@@ -283,19 +158,4 @@ func (sr metricSeries) has(kv []string) bool {
 		}
 	}
 	return true
-}
-
-// The worker counts every delivery and times every send: both must stay far below a send's cost.
-func BenchmarkMetricsHotPath(b *testing.B) {
-	m := newMetrics(nil, config.Default()) // never scraped: JetStream is not read
-	s := m.wrap(dispatcher.SenderFunc(func(context.Context, dispatcher.Job) error { return nil }))
-	job := dispatcher.Job{Kind: schema.KindCard, ID: "bench"}
-	sent := worker.Outcome{Kind: "card", Result: worker.ResultSent}
-	retried := worker.Outcome{Kind: "card", Result: worker.ResultRetried, Code: "systemBusy"}
-	b.ReportAllocs()
-	for b.Loop() {
-		_ = s.Send(context.Background(), job)
-		m.outcome(sent)
-		m.outcome(retried)
-	}
 }

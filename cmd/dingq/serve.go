@@ -74,16 +74,16 @@ func serve(ctx context.Context, args []string, io stdio) error {
 	w, err := worker.New(js, cfg.Worker(), worker.Deps{
 		NewSender: func(res *worker.Resources) (dispatcher.Sender, error) {
 			s, err := newSender(cfg, log, res)
-			return m.wrap(s), err
+			return m.WrapSender(s), err
 		},
-		OnOutcome: func(o worker.Outcome) { m.outcome(o); st.outcome(o) },
-		OnRepair:  m.repair,
+		OnOutcome: func(o worker.Outcome) { m.Outcome(o); st.outcome(o) },
+		OnRepair:  m.Repair,
 		Validator: validator, Logger: log})
 	if err != nil {
 		return usageError{err}
 	}
 
-	h := &health{nc: nc.Conn, metrics: m.handler(), ready: w.Ready}
+	h := &health{nc: nc.Conn, metrics: m.Handler(), ready: w.Ready}
 	if cfg.Debug {
 		handler.set(withDebug(h))
 	} else {

@@ -76,22 +76,27 @@ func robotJob(n int) string {
 	return `{"link":"https://oapi.dingtalk.com/robot/send?access_token=tok","data":[` + strings.Join(msgs, ",") + `]}`
 }
 
-// webhookUnderLimit is the direct webhook to hook under a limit of n a second for every robot,
-// with turns further than hold away deferred, as `dingq serve` wires it.
-func webhookUnderLimit(hook *robotHook, n int, hold time.Duration) func(res *worker.Resources) (dispatcher.Sender, error) {
-	return func(res *worker.Resources) (dispatcher.Sender, error) {
-		ws, err := dispatcher.NewWebhookSender(dispatcher.WebhookConfig{BaseURL: hook.URL})
-		if err != nil {
-			return nil, err
-		}
-		lim, err := ratelimit.New(res.Limits, ratelimit.Config{MaxHold: hold})
-		if err != nil {
-			return nil, err
-		}
-		return lim.Wrap(ws, func(dispatcher.Job) (ratelimit.Target, bool) {
-			return ratelimit.Target{Key: "robot:test", Rate: ratelimit.Rate{N: n, Per: time.Second}}, true
-		}), nil
+// webhookUnderLimit provisions cfg's resources and returns the worker's deps for them: the direct
+// webhook to hook under a limit of n a second for every robot, with turns further than hold away
+// deferred, as `dingq serve` wires it.
+func (e *env) webhookUnderLimit(cfg worker.Config, hook *robotHook, n int, hold time.Duration) worker.Deps {
+	e.t.Helper()
+	res, err := worker.Provision(context.Background(), e.js, cfg)
+	if err != nil {
+		e.t.Fatal(err)
 	}
+	ws, err := dispatcher.NewWebhookSender(dispatcher.WebhookConfig{BaseURL: hook.URL})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	lim, err := ratelimit.New(res.Limits, ratelimit.Config{MaxHold: hold})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	send := lim.Wrap(ws, func(dispatcher.Job) (ratelimit.Target, bool) {
+		return ratelimit.Target{Key: "robot:test", Rate: ratelimit.Rate{N: n, Per: time.Second}}, true
+	})
+	return worker.Deps{Sender: send, Resources: res}
 }
 
 // A robot job whose messages do not fit in one hold of its limit posts each message once, in
@@ -102,7 +107,7 @@ func TestRobotJobResumesWhereItStopped(t *testing.T) {
 	hook := newRobotHook(t, "-2")
 	cfg := testConfig()
 	cfg.MaxAttempts = 2
-	e.runWith(cfg, worker.Deps{NewSender: webhookUnderLimit(hook, 4, 100*time.Millisecond)})
+	e.runWith(cfg, e.webhookUnderLimit(cfg, hook, 4, 100*time.Millisecond))
 
 	e.publish(schema.KindRobot, robotJob(6), nil)
 	e.waitFor(20*time.Second, "the job sent", func() bool { return e.log.Has("sent") })
@@ -134,12 +139,12 @@ func TestRobotJobResumesOnAnotherWorker(t *testing.T) {
 	e := newEnv(t)
 	hook := newRobotHook(t)
 	cfg := testConfig()
-	stop := e.runWith(cfg, worker.Deps{NewSender: webhookUnderLimit(hook, 2, 100*time.Millisecond)})
+	stop := e.runWith(cfg, e.webhookUnderLimit(cfg, hook, 2, 100*time.Millisecond))
 	e.publish(schema.KindRobot, robotJob(4), nil)
 	e.waitFor(10*time.Second, "two messages posted", func() bool { return len(hook.posted()) >= 2 })
 	stop()
 
-	e.runWith(cfg, worker.Deps{NewSender: webhookUnderLimit(hook, 2, 100*time.Millisecond)})
+	e.runWith(cfg, e.webhookUnderLimit(cfg, hook, 2, 100*time.Millisecond))
 	e.waitFor(20*time.Second, "the job sent", func() bool { return e.log.Has("sent") })
 	got := hook.posted()
 	if len(got) != 4 {
@@ -159,7 +164,7 @@ func TestDeletedStateBucketDoesNotExhaustDeferredJobs(t *testing.T) {
 	hook := newRobotHook(t)
 	cfg := testConfig()
 	cfg.MaxAttempts = 2
-	e.runWith(cfg, worker.Deps{NewSender: webhookUnderLimit(hook, 3, 100*time.Millisecond)})
+	e.runWith(cfg, e.webhookUnderLimit(cfg, hook, 3, 100*time.Millisecond))
 	e.publish(schema.KindRobot, robotJob(8), nil)
 	e.waitFor(10*time.Second, "three deferrals", func() bool {
 		return len(e.log.Events("deferred: waiting for its turn")) >= 3

@@ -22,12 +22,13 @@ type Validator interface {
 
 // Deps are the parts a [Worker] is given rather than builds.
 type Deps struct {
-	// Sender sends a job to DingTalk. Required, unless NewSender is set.
+	// Sender sends a job to DingTalk. Required. A sender that shares state with the fleet
+	// through its buckets (rate limits, access tokens: see package dispatcher/fleet) is built on
+	// the [Resources] that [ProvisionWait] returns, which are then passed as Resources too.
 	Sender dispatcher.Sender
-	// NewSender builds the sender once Run has provisioned the resources, for senders that
-	// share state with the fleet through its buckets (rate limits, access tokens). Used when
-	// Sender is nil.
-	NewSender func(res *Resources) (dispatcher.Sender, error)
+	// Resources are the worker's resources, already provisioned by [ProvisionWait]: Run then
+	// uses them instead of provisioning again. Default nil: Run provisions.
+	Resources *Resources
 	// Validator checks each job before it is sent. Required.
 	Validator Validator
 	// Logger receives one event per decision. Default: discard.
@@ -49,7 +50,6 @@ type Worker struct {
 	sender    dispatcher.Sender
 	validator Validator
 	log       zerolog.Logger
-	newSender func(res *Resources) (dispatcher.Sender, error)
 	onOutcome func(Outcome)
 	onRepair  func(resource string)
 	res       *Resources     // set by Run before any job is handled
@@ -80,10 +80,10 @@ func New(js jetstream.JetStream, cfg Config, deps Deps) (*Worker, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, fmt.Errorf("worker config: %w", err)
 	}
-	if js == nil || deps.Sender == nil && deps.NewSender == nil || deps.Validator == nil {
-		return nil, errors.New("worker: JetStream, Sender (or NewSender) and Validator are required")
+	if js == nil || deps.Sender == nil || deps.Validator == nil {
+		return nil, errors.New("worker: JetStream, Sender and Validator are required")
 	}
-	return &Worker{cfg: cfg, js: js, sender: deps.Sender, newSender: deps.NewSender, validator: deps.Validator,
+	return &Worker{cfg: cfg, js: js, sender: deps.Sender, validator: deps.Validator, res: deps.Resources,
 		log: deps.Logger, onOutcome: deps.OnOutcome, onRepair: deps.OnRepair, kick: make(chan struct{}, 1)}, nil
 }
 
@@ -92,15 +92,12 @@ func New(js jetstream.JetStream, cfg Config, deps Deps) (*Worker, error) {
 // sends, cancels those still running (their jobs are handed back for another worker), and
 // returns nil. It returns an error only if it could not start.
 func (w *Worker) Run(ctx context.Context) error {
-	res, err := w.provision(ctx)
-	if err != nil {
-		return err
-	}
-	w.res = res
-	if w.sender == nil {
-		if w.sender, err = w.newSender(res); err != nil {
-			return fmt.Errorf("build the sender: %w", err)
+	if w.res == nil {
+		res, err := ProvisionWait(ctx, w.js, w.cfg, w.log)
+		if err != nil {
+			return err
 		}
+		w.res = res
 	}
 	p := newPool(w, ctx)
 	sub := &subscriptions{w: w, pool: p}
@@ -113,7 +110,7 @@ func (w *Worker) Run(ctx context.Context) error {
 	for _, app := range w.cfg.apps() {
 		streams = append(streams, w.cfg.Names.JobStreamFor(app))
 	}
-	w.log.Info().Strs("streams", streams).Int("consumers", len(res.Queues)).
+	w.log.Info().Strs("streams", streams).Int("consumers", len(w.res.Queues)).
 		Int("concurrency", w.cfg.Concurrency).Int("max_attempts", w.cfg.MaxAttempts).Msg("worker started")
 	watchCtx, stopWatch := context.WithCancel(ctx)
 	watched := make(chan struct{})
@@ -137,27 +134,27 @@ func (w *Worker) Run(ctx context.Context) error {
 	return nil
 }
 
-// provision calls [Provision] until it succeeds or ctx ends, so a worker started before NATS or
-// JetStream is ready (a cluster electing its leaders) waits instead of exiting. Each try gets
+// ProvisionWait calls [Provision] until it succeeds or ctx ends, so a worker started before NATS
+// or JetStream is ready (a cluster electing its leaders) waits instead of exiting. Each try gets
 // provisionTry: on a fresh cluster JetStream sometimes answers neither of two workers creating
 // the same replicated stream, and a prompt second try converges. The first provisionQuiet of
 // failures are what a fresh cluster does and are logged at info level; only then do they warn.
-func (w *Worker) provision(ctx context.Context) (*Resources, error) {
+func ProvisionWait(ctx context.Context, js jetstream.JetStream, cfg Config, log zerolog.Logger) (*Resources, error) {
 	start := time.Now()
 	for attempt := 1; ; attempt++ {
 		tryCtx, cancel := context.WithTimeout(ctx, provisionTry)
-		res, err := Provision(tryCtx, w.js, w.cfg)
+		res, err := Provision(tryCtx, js, cfg)
 		cancel()
 		if err == nil {
 			if attempt > 1 {
-				w.log.Info().Int("attempts", attempt).Dur("took", time.Since(start)).Msg("streams and buckets provisioned")
+				log.Info().Int("attempts", attempt).Dur("took", time.Since(start)).Msg("streams and buckets provisioned")
 			}
 			return res, nil
 		}
 		delay := min(time.Duration(attempt)*250*time.Millisecond, 5*time.Second)
-		ev := w.log.Warn()
+		ev := log.Warn()
 		if time.Since(start) < provisionQuiet {
-			ev = w.log.Info()
+			ev = log.Info()
 		}
 		ev.Err(err).Int("attempt", attempt).Int64("delay_ms", delay.Milliseconds()).
 			Msg("waiting for JetStream to provision the streams and buckets")

@@ -4,6 +4,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/dingq/dingq/cmd/internal/config"
+	"github.com/dingq/dingq/dispatcher/fleet"
 	"github.com/dingq/dingq/worker/metrics"
 )
 
@@ -15,4 +16,4 @@ func newMetrics(js jetstream.JetStream, cfg config.Config) *metrics.Metrics {
 }
 
 // newSender's senders count their token fetches, for dingq_token_fetches_total.
-var _ metrics.TokenCounter = tokenCounted{}
+var _ metrics.TokenCounter = (*fleet.Sender)(nil)

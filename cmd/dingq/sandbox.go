@@ -11,6 +11,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/dingq/dingq/cmd/internal/config"
+	"github.com/dingq/dingq/dispatcher/fleet"
 	"github.com/dingq/dingq/dispatcher/sandbox"
 )
 
@@ -155,7 +156,7 @@ func namedRobotSecrets(cfg config.Config) map[string]string {
 	var secrets map[string]string
 	for _, name := range slices.Sorted(maps.Keys(cfg.Robots)) {
 		r := cfg.Robots[name]
-		tok := webhookToken(r.Webhook)
+		tok := fleet.WebhookToken(r.Webhook)
 		if tok == "" || r.Secret == "" {
 			continue
 		}

@@ -9,7 +9,6 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/dingq/dingq/cmd/internal/config"
-	"github.com/dingq/dingq/dispatcher"
 	"github.com/dingq/dingq/dispatcher/sandbox"
 	"github.com/dingq/dingq/schema"
 	"github.com/dingq/dingq/worker"
@@ -71,11 +70,17 @@ func serve(ctx context.Context, args []string, io stdio) error {
 	}
 	m := newMetrics(js, cfg)
 	st := newStatusRecorder(js, cfg, log)
+	// The streams and buckets first: the sender shares the fleet's tokens and turns through them.
+	res, err := worker.ProvisionWait(ctx, js, cfg.Worker(), log)
+	if err != nil {
+		return err
+	}
+	sender, err := newSender(cfg, log, res)
+	if err != nil {
+		return fmt.Errorf("build the sender: %w", err)
+	}
 	w, err := worker.New(js, cfg.Worker(), worker.Deps{
-		NewSender: func(res *worker.Resources) (dispatcher.Sender, error) {
-			s, err := newSender(cfg, log, res)
-			return m.WrapSender(s), err
-		},
+		Sender: m.WrapSender(sender), Resources: res,
 		OnOutcome: func(o worker.Outcome) { m.Outcome(o); st.outcome(o) },
 		OnRepair:  m.Repair,
 		Validator: validator, Logger: log})

@@ -675,22 +675,20 @@ func TestOperatorSeesNoSecretsInFlight(t *testing.T) {
 
 	var mu sync.Mutex
 	seen := map[string]string{} // what the sender saw, by job id: a robot job's body, a card job's token
-	logs := runWorkerDeps(t, wc, cfg, worker.Deps{NewSender: func(res *worker.Resources) (dispatcher.Sender, error) {
-		return dispatcher.SenderFunc(func(ctx context.Context, job dispatcher.Job) error {
-			got := string(job.Body)
-			if job.Kind == schema.KindCard {
-				e, err := res.Tokens.Get(ctx, "orders")
-				if err != nil {
-					return err
-				}
-				got = string(e.Value())
+	logs := runWorkerDeps(t, wc, cfg, worker.Deps{Resources: res, Sender: dispatcher.SenderFunc(func(ctx context.Context, job dispatcher.Job) error {
+		got := string(job.Body)
+		if job.Kind == schema.KindCard {
+			e, err := res.Tokens.Get(ctx, "orders")
+			if err != nil {
+				return err
 			}
-			mu.Lock()
-			seen[job.ID] = got
-			mu.Unlock()
-			return nil
-		}), nil
-	}})
+			got = string(e.Value())
+		}
+		mu.Lock()
+		seen[job.ID] = got
+		mu.Unlock()
+		return nil
+	})})
 
 	pc := connect(t, srv.url, "producer")
 	ordersc := connect(t, srv.url, "orders")

@@ -54,7 +54,7 @@ var (
 )
 
 // dlq is `dingq dlq list / show / replay / purge`.
-func dlq(ctx context.Context, args []string, io stdio) error {
+func dlq(ctx context.Context, args []string, std stdio) error {
 	subs := map[string]func(context.Context, []string, stdio) error{
 		"list":   dlqList,
 		"show":   dlqShow,
@@ -62,34 +62,34 @@ func dlq(ctx context.Context, args []string, io stdio) error {
 		"purge":  dlqPurge,
 	}
 	if len(args) == 0 {
-		fmt.Fprint(io.err, dlqUsage)
+		fmt.Fprint(std.err, dlqUsage)
 		return usageError{errors.New("want a subcommand: list, show, replay or purge")}
 	}
 	if sub, ok := subs[args[0]]; ok {
-		return sub(ctx, args[1:], io)
+		return sub(ctx, args[1:], std)
 	}
 	if args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		fmt.Fprint(io.out, dlqUsage)
+		fmt.Fprint(std.out, dlqUsage)
 		return flag.ErrHelp
 	}
-	fmt.Fprint(io.err, dlqUsage)
+	fmt.Fprint(std.err, dlqUsage)
 	return usageError{fmt.Errorf("unknown subcommand %q: want list, show, replay or purge", args[0])}
 }
 
 // dlqOptions are a dlq subcommand's settings and flags.
 type dlqOptions struct {
 	cfg config.Config
-	dlqFlagValues
+	dlqFlags
 	filter deadletters.Filter
 	// filtered: a filter flag was given, so replay and purge act on what it selects.
 	filtered bool
 	refs     []deadletters.Ref
 }
 
-// dlqFlagValues are the flags of dlq's own. They come from the command line only: a DINGQ_YES
+// dlqFlags are the flags of dlq's own. They come from the command line only: a DINGQ_YES
 // in the environment, or a yes: key in a shared configuration file, must not confirm a purge
 // behind the operator's back, nor a stray kind: narrow every listing.
-type dlqFlagValues struct {
+type dlqFlags struct {
 	json                bool
 	kind, reason, code  string
 	since, until, limit string
@@ -97,14 +97,14 @@ type dlqFlagValues struct {
 	reveal              bool
 }
 
-// dlqFlags says which flags a subcommand takes beside the connection settings and --json.
-type dlqFlags struct {
+// dlqTakes says which flag groups a subcommand takes beside the connection settings and --json.
+type dlqTakes struct {
 	filters bool // --kind, --reason, --code, --since, --until, --limit
 	acts    bool // --all, --dry-run, --yes
 	show    bool // --reveal
 }
 
-func (v *dlqFlagValues) define(fs *flag.FlagSet, which dlqFlags) {
+func (v *dlqFlags) define(fs *flag.FlagSet, which dlqTakes) {
 	fs.BoolVar(&v.json, "json", false, "print JSON, one object per line")
 	if which.filters {
 		fs.StringVar(&v.kind, "kind", "", "only this kind: card, crossdomain or robot")
@@ -126,20 +126,20 @@ func (v *dlqFlagValues) define(fs *flag.FlagSet, which dlqFlags) {
 
 // parseDLQ reads a subcommand's flags and positional arguments (sequences or job ids), flags
 // before or after them. Every mistake is a usageError that names its flag.
-func parseDLQ(name, positional string, args []string, io stdio, which dlqFlags) (*dlqOptions, error) {
+func parseDLQ(name, positional string, args []string, std stdio, which dlqTakes) (*dlqOptions, error) {
 	o := &dlqOptions{cfg: config.Default()}
-	fs := newFlagSet("dlq "+name, io.err)
+	fs := newFlagSet("dlq "+name, std.err)
 	o.cfg.Register(fs)
 	o.define(fs, which)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: dingq dlq %s %s\n\n%s\n\nExample:\n  %s\n\nFlags:\n", name, positional, dlqPurpose[name], dlqExample[name])
 		fs.PrintDefaults()
 	}
-	pos, err := config.Parse(fs, args, withoutOwnFlags(io.getenv))
+	pos, err := config.Parse(fs, args, withoutOwnFlags(std.getenv))
 	if err != nil {
 		return nil, usageError{err}
 	}
-	o.dlqFlagValues = commandLineOnly(args, which)
+	o.dlqFlags = commandLineOnly(args, which)
 	if err := o.cfg.Validate(); err != nil {
 		return nil, usageError{err}
 	}
@@ -160,9 +160,9 @@ func parseDLQ(name, positional string, args []string, io stdio, which dlqFlags) 
 // config.Parse: they are not read, so they must not fail a run with an unusable value either.
 func withoutOwnFlags(getenv func(string) string) func(string) string {
 	own := map[string]bool{}
-	var v dlqFlagValues
+	var v dlqFlags
 	fs := flag.NewFlagSet("", flag.ContinueOnError)
-	v.define(fs, dlqFlags{filters: true, acts: true, show: true})
+	v.define(fs, dlqTakes{filters: true, acts: true, show: true})
 	fs.VisitAll(func(f *flag.Flag) { own[config.EnvName(f.Name)] = true })
 	return func(k string) string {
 		if own[k] {
@@ -175,8 +175,8 @@ func withoutOwnFlags(getenv func(string) string) func(string) string {
 // commandLineOnly returns dlq's own flags as args alone give them, parsed as config.Parse parses
 // (flags and positional arguments in any order). args parsed there first, so it has no mistake
 // left to report.
-func commandLineOnly(args []string, which dlqFlags) dlqFlagValues {
-	var v dlqFlagValues
+func commandLineOnly(args []string, which dlqTakes) dlqFlags {
+	var v dlqFlags
 	var scratch config.Config
 	fs := flag.NewFlagSet("dlq", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)

@@ -16,8 +16,8 @@ import (
 
 // dlqReplay is `dingq dlq replay`: each selected dead letter goes back to its job subject with a
 // new, deterministic Nats-Msg-Id, and is deleted once JetStream has acknowledged that publish.
-func dlqReplay(ctx context.Context, args []string, io stdio) error {
-	a, err := newDLQAction(ctx, "replay", args, io)
+func dlqReplay(ctx context.Context, args []string, std stdio) error {
+	a, err := newDLQAction(ctx, "replay", args, std)
 	if err != nil {
 		return err
 	}
@@ -36,8 +36,8 @@ func dlqReplay(ctx context.Context, args []string, io stdio) error {
 }
 
 // dlqPurge is `dingq dlq purge`: the selected dead letters are deleted.
-func dlqPurge(ctx context.Context, args []string, io stdio) error {
-	a, err := newDLQAction(ctx, "purge", args, io)
+func dlqPurge(ctx context.Context, args []string, std stdio) error {
+	a, err := newDLQAction(ctx, "purge", args, std)
 	if err != nil {
 		return err
 	}
@@ -59,15 +59,15 @@ func dlqPurge(ctx context.Context, args []string, io stdio) error {
 type dlqAction struct {
 	*dlqOptions
 	verb  string // "replay" or "purge"
-	io    stdio
+	std   stdio
 	store *deadletters.Store
 	done  func()
 }
 
 // newDLQAction parses the command line, checks that it selects something and can be confirmed,
 // and connects.
-func newDLQAction(ctx context.Context, verb string, args []string, io stdio) (*dlqAction, error) {
-	o, err := parseDLQ(verb, "<seq|job-id>... | --all | filters  [--dry-run] [--yes] [--json]", args, io, dlqFlags{filters: true, acts: true})
+func newDLQAction(ctx context.Context, verb string, args []string, std stdio) (*dlqAction, error) {
+	o, err := parseDLQ(verb, "<seq|job-id>... | --all | filters  [--dry-run] [--yes] [--json]", args, std, dlqTakes{filters: true, acts: true})
 	if err != nil {
 		return nil, err
 	}
@@ -76,10 +76,10 @@ func newDLQAction(ctx context.Context, verb string, args []string, io stdio) (*d
 		return nil, usageError{errors.New("name dead letters, or select them with --all or filters, not both")}
 	case len(o.refs) == 0 && !o.all && !o.filtered:
 		return nil, usageError{fmt.Errorf("say which dead letters to %s: <seq|job-id>..., --all, or filters (--kind, --reason, --code, --since, --until, --limit)", verb)}
-	case o.asks() && !isTerminal(io.in):
+	case o.asks() && !isTerminal(std.in):
 		return nil, usageError{fmt.Errorf("refusing to %s a selection without confirmation: stdin is not a terminal; add --yes (or --dry-run to see what it selects)", verb)}
 	}
-	a := &dlqAction{dlqOptions: o, verb: verb, io: io}
+	a := &dlqAction{dlqOptions: o, verb: verb, std: std}
 	a.store, a.done, err = o.openDeadLetters(ctx)
 	if err != nil {
 		return nil, err
@@ -127,7 +127,7 @@ func (a *dlqAction) selection(ctx context.Context, oneEach bool) ([]deadletters.
 
 // preview prints what a dry run selected, as `list` does, and says that nothing changed.
 func (a *dlqAction) preview(letters []deadletters.Letter, what string) error {
-	t := newLetterTable(a.io.out, a.json)
+	t := newLetterTable(a.std.out, a.json)
 	for _, l := range letters {
 		if err := t.add(l); err != nil {
 			return err
@@ -145,8 +145,8 @@ func (a *dlqAction) confirm(n int) error {
 	if !a.asks() {
 		return nil
 	}
-	fmt.Fprintf(a.io.err, "%s %s dead letter(s)? [y/N] ", a.verb, thousands(n))
-	answer, _ := bufio.NewReader(a.io.in).ReadString('\n')
+	fmt.Fprintf(a.std.err, "%s %s dead letter(s)? [y/N] ", a.verb, thousands(n))
+	answer, _ := bufio.NewReader(a.std.in).ReadString('\n')
 	switch strings.ToLower(strings.TrimSpace(answer)) {
 	case "y", "yes":
 		return nil
@@ -159,7 +159,7 @@ func (a *dlqAction) confirm(n int) error {
 // an uncheckable message) is kept, reported, and skipped; any other failure stops the run, which
 // is safe to start again.
 func (a *dlqAction) replay(ctx context.Context, letters []deadletters.Letter) error {
-	p := newProgress(a.io.err, "replayed", len(letters))
+	p := newProgress(a.std.err, "replayed", len(letters))
 	var replayed, earlier, gone int
 	kept := map[string]int{}
 	var notReplayed []error
@@ -233,7 +233,7 @@ func (a *dlqAction) purge(ctx context.Context, letters []deadletters.Letter) err
 			a.item(itemLine{Seq: l.Seq, Kind: string(l.Kind), JobID: l.JobID, Result: "purged"})
 		}
 	} else {
-		p := newProgress(a.io.err, "purged", len(letters))
+		p := newProgress(a.std.err, "purged", len(letters))
 		for i, l := range letters {
 			if err := ctx.Err(); err != nil {
 				return fmt.Errorf("interrupted after %d of %d dead letters: %w", i, len(letters), err)
@@ -279,15 +279,15 @@ func replayedLine(r deadletters.Replayed) itemLine {
 // item prints one line per dead letter with --json; text output has only the summary.
 func (a *dlqAction) item(line itemLine) {
 	if a.json {
-		_ = json.NewEncoder(a.io.out).Encode(line)
+		_ = json.NewEncoder(a.std.out).Encode(line)
 	}
 }
 
 // say prints a summary: on stdout, or on stderr with --json, which keeps stdout for JSON.
 func (a *dlqAction) say(format string, args ...any) {
-	w := a.io.out
+	w := a.std.out
 	if a.json {
-		w = a.io.err
+		w = a.std.err
 	}
 	fmt.Fprintf(w, format+"\n", args...)
 }

@@ -31,8 +31,8 @@ const (
 )
 
 // dlqList is `dingq dlq list`: a table of the dead letters a filter selects, or JSON lines.
-func dlqList(ctx context.Context, args []string, io stdio) error {
-	o, err := parseDLQ("list", "[filters] [--json]", args, io, dlqFlags{filters: true})
+func dlqList(ctx context.Context, args []string, std stdio) error {
+	o, err := parseDLQ("list", "[filters] [--json]", args, std, dlqTakes{filters: true})
 	if err != nil {
 		return err
 	}
@@ -44,7 +44,7 @@ func dlqList(ctx context.Context, args []string, io stdio) error {
 		return err
 	}
 	defer done()
-	t := newLetterTable(io.out, o.json)
+	t := newLetterTable(std.out, o.json)
 	if err := store.Scan(ctx, o.filter, func(l deadletters.Letter) error { return t.add(l) }); err != nil {
 		return err
 	}
@@ -103,8 +103,8 @@ func (t *letterTable) flush() error {
 }
 
 // dlqShow is `dingq dlq show`: each named dead letter with every header and its body.
-func dlqShow(ctx context.Context, args []string, io stdio) error {
-	o, err := parseDLQ("show", "<seq|job-id>... [--json] [--reveal]", args, io, dlqFlags{show: true})
+func dlqShow(ctx context.Context, args []string, std stdio) error {
+	o, err := parseDLQ("show", "<seq|job-id>... [--json] [--reveal]", args, std, dlqTakes{show: true})
 	if err != nil {
 		return err
 	}
@@ -121,10 +121,10 @@ func dlqShow(ctx context.Context, args []string, io stdio) error {
 		for _, l := range ls {
 			if i > 0 || l.Seq != ls[0].Seq {
 				if !o.json {
-					fmt.Fprintln(io.out)
+					fmt.Fprintln(std.out)
 				}
 			}
-			if werr := showLetter(io.out, l, o.json, o.reveal); werr != nil {
+			if werr := showLetter(std.out, l, o.json, o.reveal); werr != nil {
 				return werr
 			}
 		}

@@ -66,9 +66,9 @@ func main() {
 
 // run executes one command and returns the process exit code: 0 on success, 2 for a usage or
 // configuration mistake, 1 for any other failure.
-func run(ctx context.Context, args []string, io stdio) int {
+func run(ctx context.Context, args []string, std stdio) int {
 	if len(args) == 0 {
-		fmt.Fprint(io.err, usage)
+		fmt.Fprint(std.err, usage)
 		return 2
 	}
 	commands := map[string]func(context.Context, []string, stdio) error{
@@ -83,16 +83,16 @@ func run(ctx context.Context, args []string, io stdio) int {
 	if !ok {
 		switch args[0] {
 		case "-h", "--help", "help":
-			fmt.Fprint(io.out, usage)
+			fmt.Fprint(std.out, usage)
 			return 0
 		case "--version", "-version":
-			fmt.Fprintln(io.out, versionLine())
+			fmt.Fprintln(std.out, versionLine())
 			return 0
 		}
-		fmt.Fprintf(io.err, "dingq: unknown command %q\n\n%s", args[0], usage)
+		fmt.Fprintf(std.err, "dingq: unknown command %q\n\n%s", args[0], usage)
 		return 2
 	}
-	err := cmd(ctx, args[1:], io)
+	err := cmd(ctx, args[1:], std)
 	var ue usageError
 	switch {
 	case err == nil:
@@ -100,10 +100,10 @@ func run(ctx context.Context, args []string, io stdio) int {
 	case errors.Is(err, flag.ErrHelp):
 		return 0
 	case errors.As(err, &ue):
-		fmt.Fprintf(io.err, "dingq %s: %v\n", args[0], err)
+		fmt.Fprintf(std.err, "dingq %s: %v\n", args[0], err)
 		return 2
 	}
-	fmt.Fprintf(io.err, "dingq %s: %v\n", args[0], err)
+	fmt.Fprintf(std.err, "dingq %s: %v\n", args[0], err)
 	return 1
 }
 

@@ -23,12 +23,12 @@ const sandboxServing = "sandbox serving; point DINGQ_DINGTALK_API_URL, DINGQ_DIN
 const robotSecretsFlagName = "sandbox-robot-secrets"
 
 // sandboxCmd serves the DingTalk stand-in until ctx ends.
-func sandboxCmd(ctx context.Context, args []string, io stdio) error {
-	cfg, listen, sc, err := parseSandbox(args, io)
+func sandboxCmd(ctx context.Context, args []string, std stdio) error {
+	cfg, listen, sc, err := parseSandbox(args, std)
 	if err != nil {
 		return err
 	}
-	log := newLogger(cfg, io.err)
+	log := newLogger(cfg, std.err)
 	sc.Logger = log
 	sb, err := sandbox.New(sc)
 	if err != nil {
@@ -45,9 +45,9 @@ func sandboxCmd(ctx context.Context, args []string, io stdio) error {
 
 // parseSandbox reads the sandbox command's flags, variables and file: the logging settings, the
 // address to serve on and the sandbox's configuration (without its logger).
-func parseSandbox(args []string, io stdio) (config.Config, string, sandbox.Config, error) {
+func parseSandbox(args []string, std stdio) (config.Config, string, sandbox.Config, error) {
 	cfg := config.Default()
-	fs := newFlagSet("sandbox", io.err)
+	fs := newFlagSet("sandbox", std.err)
 	fs.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "trace, debug, info, warn or error")
 	fs.StringVar(&cfg.LogFormat, "log-format", cfg.LogFormat, "json or console")
 	listen := fs.String("sandbox-listen", "127.0.0.1:8089", "host:port to serve on")
@@ -63,7 +63,7 @@ func parseSandbox(args []string, io stdio) (config.Config, string, sandbox.Confi
 		"signing secret): its direct webhook then refuses a message without a valid timestamp and sign (errcode 310000), "+
 		"and the kdocs relay a job without its secret as sk, as DingTalk does; repeat the flag or separate robots with ',' "+
 		"(prefer the environment variable) (default: no robot signs)")
-	if _, err := config.Parse(fs, args, io.getenv); err != nil {
+	if _, err := config.Parse(fs, args, std.getenv); err != nil {
 		return cfg, "", sc, usageError{err}
 	}
 	if err := secrets.check(); err != nil {

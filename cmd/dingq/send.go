@@ -40,9 +40,9 @@ Flags:
 
 // send publishes jobs of one kind: one JSON job, or a stream of them (one per line, or simply one
 // after another). Every job is validated first; if any is invalid, nothing is published.
-func send(ctx context.Context, args []string, io stdio) error {
+func send(ctx context.Context, args []string, std stdio) error {
 	cfg := config.Default()
-	fs := newFlagSet("send", io.err)
+	fs := newFlagSet("send", std.err)
 	cfg.Register(fs)
 	id := fs.String("id", "", "the job id, sent as Nats-Msg-Id (JetStream drops a second publish with the same id within its duplicate window); one job only")
 	app := fs.String("app", "", "the app whose credentials the workers send with: publishes to <prefix>.send.<kind>.<app>, the app's job stream (default: the default app)")
@@ -50,7 +50,7 @@ func send(ctx context.Context, args []string, io stdio) error {
 		fmt.Fprint(fs.Output(), sendUsage)
 		fs.PrintDefaults()
 	}
-	pos, err := config.Parse(fs, args, io.getenv)
+	pos, err := config.Parse(fs, args, std.getenv)
 	if err != nil {
 		return usageError{err}
 	}
@@ -73,7 +73,7 @@ func send(ctx context.Context, args []string, io stdio) error {
 			return usageError{fmt.Errorf("--app: %w", err)}
 		}
 	}
-	input, name, err := openInput(pos[1:], io.in)
+	input, name, err := openInput(pos[1:], std.in)
 	if err != nil {
 		return err
 	}
@@ -97,7 +97,7 @@ func send(ctx context.Context, args []string, io stdio) error {
 		hdr.Set(schema.HeaderMsgID, *id)
 	}
 	names := schema.NewNames(cfg.SubjectPrefix)
-	return publishJobs(ctx, js, names, appName, name, kind, jobs, hdr, io)
+	return publishJobs(ctx, js, names, appName, name, kind, jobs, hdr, std)
 }
 
 func openInput(args []string, stdin io.Reader) (io.ReadCloser, string, error) {
@@ -193,7 +193,7 @@ func (l *lineCounter) lineAt(off int64) int {
 // job and says which job, at which line of the input, was refused first, how many were queued
 // before it and, exactly, which lines were not queued (those already in flight may be refused
 // too, or land if workers made room meanwhile).
-func publishJobs(ctx context.Context, js jetstream.JetStream, names schema.Names, app, name string, kind schema.Kind, jobs []inputJob, hdr nats.Header, io stdio) error {
+func publishJobs(ctx context.Context, js jetstream.JetStream, names schema.Names, app, name string, kind schema.Kind, jobs []inputJob, hdr nats.Header, std stdio) error {
 	subject, stream := names.SendSubjectFor(kind, app), names.JobStreamFor(app)
 	id := hdr.Get(schema.HeaderMsgID)
 	const window = 256
@@ -246,7 +246,7 @@ func publishJobs(ctx context.Context, js jetstream.JetStream, names schema.Names
 			failed = append(failed, fmt.Errorf("job %s: %w", p.id, err))
 		case ack.Duplicate:
 			dups++
-			fmt.Fprintf(io.err, "duplicate: job %s was already published within the duplicate window; JetStream dropped this copy\n", p.id)
+			fmt.Fprintf(std.err, "duplicate: job %s was already published within the duplicate window; JetStream dropped this copy\n", p.id)
 		default:
 			published++
 			if len(jobs) == 1 {
@@ -255,7 +255,7 @@ func publishJobs(ctx context.Context, js jetstream.JetStream, names schema.Names
 				if a, ok := names.AppOfJobStream(ack.Stream); ok {
 					id = schema.QualifiedID(a, p.id)
 				}
-				fmt.Fprintf(io.out, "published %s job %s (stream %s, seq %d)\n", kind, id, ack.Stream, ack.Sequence)
+				fmt.Fprintf(std.out, "published %s job %s (stream %s, seq %d)\n", kind, id, ack.Stream, ack.Sequence)
 			}
 		}
 		return true
@@ -286,7 +286,7 @@ func publishJobs(ctx context.Context, js jetstream.JetStream, names schema.Names
 			inFlight = inFlight[:0]
 		}
 		if time.Since(lastReport) > time.Second {
-			fmt.Fprintf(io.err, "published %d of %d...\n", published, len(jobs))
+			fmt.Fprintf(std.err, "published %d of %d...\n", published, len(jobs))
 			lastReport = time.Now()
 		}
 	}
@@ -294,7 +294,7 @@ func publishJobs(ctx context.Context, js jetstream.JetStream, names schema.Names
 		settle(p, true)
 	}
 	if len(jobs) > 1 {
-		fmt.Fprintf(io.out, "published %d %s jobs to %s (%d duplicates dropped)\n", published, kind, subject, dups)
+		fmt.Fprintf(std.out, "published %d %s jobs to %s (%d duplicates dropped)\n", published, kind, subject, dups)
 	}
 	if full != nil {
 		if len(jobs) == 1 {

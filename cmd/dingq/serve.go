@@ -15,15 +15,15 @@ import (
 )
 
 // serve runs a worker pool until ctx ends (SIGINT or SIGTERM), then stops it gracefully.
-func serve(ctx context.Context, args []string, io stdio) error {
+func serve(ctx context.Context, args []string, std stdio) error {
 	cfg := config.Default()
-	fs := newFlagSet("serve", io.err)
+	fs := newFlagSet("serve", std.err)
 	cfg.RegisterServe(fs)
 	demo := fs.Bool("demo", false, "with --sandbox: publish a few sample jobs at start, one retried and one dead-lettered")
-	if _, err := config.Parse(fs, args, io.getenv); err != nil {
+	if _, err := config.Parse(fs, args, std.getenv); err != nil {
 		return usageError{err}
 	}
-	if err := cfg.ReadProfiles(fs, io.environment()); err != nil {
+	if err := cfg.ReadProfiles(fs, std.environment()); err != nil {
 		return usageError{err}
 	}
 	if err := cfg.Validate(); err != nil {
@@ -32,7 +32,7 @@ func serve(ctx context.Context, args []string, io stdio) error {
 	if *demo && !cfg.Sandbox {
 		return usageError{fmt.Errorf("--demo needs --sandbox (DINGQ_SANDBOX=true): it must not send sample jobs to DingTalk")}
 	}
-	log := newLogger(cfg, io.err)
+	log := newLogger(cfg, std.err)
 
 	var sb *sandbox.Sandbox
 	if cfg.Sandbox {

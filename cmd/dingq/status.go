@@ -83,9 +83,9 @@ Flags:
 `
 
 // statusCmd is `dingq status <job-id>`.
-func statusCmd(ctx context.Context, args []string, io stdio) error {
+func statusCmd(ctx context.Context, args []string, std stdio) error {
 	cfg := config.Default()
-	fs := newFlagSet("status", io.err)
+	fs := newFlagSet("status", std.err)
 	cfg.Register(fs)
 	kindName := fs.String("kind", "", "look the id up under this kind only: card, crossdomain or robot (default: every kind)")
 	asJSON := fs.Bool("json", false, "print the record as JSON, one object per line")
@@ -93,7 +93,7 @@ func statusCmd(ctx context.Context, args []string, io stdio) error {
 		fmt.Fprint(fs.Output(), statusUsage)
 		fs.PrintDefaults()
 	}
-	pos, err := config.Parse(fs, args, io.getenv)
+	pos, err := config.Parse(fs, args, std.getenv)
 	if err != nil {
 		return usageError{err}
 	}
@@ -122,11 +122,11 @@ func statusCmd(ctx context.Context, args []string, io stdio) error {
 		return err
 	}
 	if *asJSON {
-		return printStatusJSON(io.out, recs, pos[0], *kindName)
+		return printStatusJSON(std.out, recs, pos[0], *kindName)
 	}
-	printStatus(io.out, names, recs, pos[0], *kindName)
+	printStatus(std.out, names, recs, pos[0], *kindName)
 	if noBucket {
-		fmt.Fprintf(io.err, "note: there is no status bucket %s yet: no worker has recorded an outcome\n", names.StatusBucket())
+		fmt.Fprintf(std.err, "note: there is no status bucket %s yet: no worker has recorded an outcome\n", names.StatusBucket())
 	}
 	return nil
 }

@@ -9,8 +9,8 @@ import (
 // versionCmd prints dingq's version, the commit it was built from and the Go version, from the
 // binary's build information: `go install` records the module version, a build in a checkout the
 // VCS revision and whether the tree was modified.
-func versionCmd(_ context.Context, args []string, io stdio) error {
-	fs := newFlagSet("version", io.err)
+func versionCmd(_ context.Context, args []string, std stdio) error {
+	fs := newFlagSet("version", std.err)
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), "Usage: dingq version\n\nPrint dingq's version, commit and Go version.\n")
 	}
@@ -20,7 +20,7 @@ func versionCmd(_ context.Context, args []string, io stdio) error {
 	if fs.NArg() > 0 {
 		return usageError{fmt.Errorf("unexpected arguments %q", fs.Args())}
 	}
-	fmt.Fprintln(io.out, versionLine())
+	fmt.Fprintln(std.out, versionLine())
 	return nil
 }
 

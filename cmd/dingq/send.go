@@ -13,9 +13,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
-
 	"github.com/dingq/dingq/cmd/internal/config"
 	"github.com/dingq/dingq/schema"
 	"github.com/dingq/dingq/schema/producer"
@@ -27,8 +24,9 @@ const maxListedErrors = 10
 const sendUsage = `Usage: dingq send [flags] <card|crossdomain|robot> [file|-]
 
 Validate jobs and publish them to the job stream: one JSON job, or one per line (stdin when no
-file is given). Nothing is published if any job is invalid; a full job stream stops the run and
-names the lines not queued.
+file is given), each with its job id as Nats-Msg-Id (--id, or derived from the body), so that a
+job sent twice within the duplicate window is queued once. Nothing is published if any job is
+invalid; a full job stream stops the run and names the lines not queued.
 
 Examples:
   dingq send card job.json
@@ -92,12 +90,16 @@ func send(ctx context.Context, args []string, std stdio) error {
 		return err
 	}
 	defer nc.Close()
-	hdr := nats.Header{}
-	if *id != "" {
-		hdr.Set(schema.HeaderMsgID, *id)
+	p, err := producer.New(js, producer.WithSubjectPrefix(cfg.SubjectPrefix), producer.WithDefaultApp(appName))
+	if err != nil {
+		return usageError{err}
 	}
-	names := schema.NewNames(cfg.SubjectPrefix)
-	return publishJobs(ctx, js, names, appName, name, kind, jobs, hdr, std)
+	var opts []producer.PublishOption
+	if *id != "" {
+		opts = append(opts, producer.WithID(*id))
+	}
+	subject := schema.NewNames(cfg.SubjectPrefix).SendSubjectFor(kind, appName)
+	return publishJobs(ctx, p, kind, subject, name, jobs, opts, std)
 }
 
 func openInput(args []string, stdin io.Reader) (io.ReadCloser, string, error) {
@@ -185,124 +187,70 @@ func (l *lineCounter) lineAt(off int64) int {
 	return l.line
 }
 
-// publishJobs publishes asynchronously, a window at a time, and waits for every publish ack. A
-// duplicate (JetStream already had the id) is reported, not hidden. Every job carries hdr. Progress is shown each second
-// on long runs.
+// publishJobs publishes jobs with schema/producer, as every dingq publisher does (see
+// [producer.Producer.PublishBatch]): each with its job id as Nats-Msg-Id, --id or derived from
+// the body. A duplicate (JetStream already had the id) is reported, not hidden. Progress is shown
+// each second on long runs.
 //
 // A job stream that is full refuses jobs (producer.ErrStreamFull): send then publishes no further
 // job and says which job, at which line of the input, was refused first, how many were queued
 // before it and, exactly, which lines were not queued (those already in flight may be refused
 // too, or land if workers made room meanwhile).
-func publishJobs(ctx context.Context, js jetstream.JetStream, names schema.Names, app, name string, kind schema.Kind, jobs []inputJob, hdr nats.Header, std stdio) error {
-	subject, stream := names.SendSubjectFor(kind, app), names.JobStreamFor(app)
-	id := hdr.Get(schema.HeaderMsgID)
-	const window = 256
-	type pending struct {
-		job inputJob
-		id  string
-		ack jetstream.PubAckFuture
+func publishJobs(ctx context.Context, p *producer.Producer, kind schema.Kind, subject, name string, inputs []inputJob, opts []producer.PublishOption, std stdio) error {
+	jobs := make([]producer.Job, len(inputs))
+	for i, in := range inputs {
+		jobs[i] = producer.Job{Kind: kind, Body: in.body}
 	}
 	var (
-		inFlight        []pending
 		published, dups int
 		failed          []error
-		notQueued       []inputJob // in input order
+		notQueued       []inputJob // in input order, once sorted
 		full            error      // the first refusal of a full stream
-		fullJob         pending
+		fullAt          int
 		queuedBefore    int // jobs queued before the first refusal
 		lastReport      = time.Now()
 	)
-	// settle waits for p's ack if wait is set; otherwise it reports false if the ack has not come.
-	settle := func(p pending, wait bool) bool {
-		var (
-			ack *jetstream.PubAck
-			err error
-		)
-		if wait {
-			select {
-			case ack = <-p.ack.Ok():
-			case err = <-p.ack.Err():
-			}
-		} else {
-			select {
-			case ack = <-p.ack.Ok():
-			case err = <-p.ack.Err():
-			default:
-				return false
-			}
-		}
+	n, err := p.PublishBatch(ctx, jobs, func(i int, res producer.Result, err error) bool {
 		switch {
+		case errors.Is(err, producer.ErrStreamFull):
+			notQueued = append(notQueued, inputs[i])
+			if full == nil {
+				full, fullAt, queuedBefore = err, i, published
+			}
+			return false
 		case err != nil:
-			notQueued = append(notQueued, p.job)
-			if f := producer.StreamFull(stream, err); f != nil {
-				if full == nil {
-					full, fullJob, queuedBefore = f, p, published
-				}
-				return true
-			}
-			if none := producer.NoStream(subject, err); none != nil {
-				err = none
-			}
-			failed = append(failed, fmt.Errorf("job %s: %w", p.id, err))
-		case ack.Duplicate:
+			notQueued = append(notQueued, inputs[i])
+			failed = append(failed, err)
+		case res.Duplicate:
 			dups++
-			fmt.Fprintf(std.err, "duplicate: job %s was already published within the duplicate window; JetStream dropped this copy\n", p.id)
+			fmt.Fprintf(std.err, "duplicate: job %s was already published within the duplicate window; JetStream dropped this copy\n", res.JobID)
 		default:
 			published++
 			if len(jobs) == 1 {
-				// The stream that took the job names its app, also when an account import chose it.
-				id := p.id
-				if a, ok := names.AppOfJobStream(ack.Stream); ok {
-					id = schema.QualifiedID(a, p.id)
-				}
-				fmt.Fprintf(std.out, "published %s job %s (stream %s, seq %d)\n", kind, id, ack.Stream, ack.Sequence)
+				fmt.Fprintf(std.out, "published %s job %s (stream %s, seq %d)\n", kind, res.JobID, res.Stream, res.Sequence)
 			}
-		}
-		return true
-	}
-	for i, job := range jobs {
-		// Acks that have come are settled as they come, so that a full stream stops the run early.
-		for len(inFlight) > 0 && settle(inFlight[0], false) {
-			inFlight = inFlight[1:]
-		}
-		if full != nil {
-			notQueued = append(notQueued, jobs[i:]...)
-			break
-		}
-		if err := ctx.Err(); err != nil {
-			return fmt.Errorf("interrupted after %d of %d jobs: %w", published, len(jobs), err)
-		}
-		m := nats.NewMsg(subject)
-		m.Data, m.Header = job.body, hdr
-		ack, err := js.PublishMsgAsync(m)
-		if err != nil {
-			return fmt.Errorf("publish after %d of %d jobs: %w", published, len(jobs), err)
-		}
-		inFlight = append(inFlight, pending{job: job, id: schema.JobID(kind, id, job.body), ack: ack})
-		if len(inFlight) >= window {
-			for _, p := range inFlight {
-				settle(p, true)
-			}
-			inFlight = inFlight[:0]
 		}
 		if time.Since(lastReport) > time.Second {
 			fmt.Fprintf(std.err, "published %d of %d...\n", published, len(jobs))
 			lastReport = time.Now()
 		}
+		return true
+	}, opts...)
+	if err != nil {
+		return fmt.Errorf("interrupted after %d of %d jobs: %w", published, len(jobs), err)
 	}
-	for _, p := range inFlight {
-		settle(p, true)
-	}
+	notQueued = append(notQueued, inputs[n:]...)
 	if len(jobs) > 1 {
 		fmt.Fprintf(std.out, "published %d %s jobs to %s (%d duplicates dropped)\n", published, kind, subject, dups)
 	}
 	if full != nil {
 		if len(jobs) == 1 {
-			return fmt.Errorf("publish %s job %s: %w", kind, fullJob.id, full)
+			return full
 		}
 		slices.SortFunc(notQueued, func(a, b inputJob) int { return a.n - b.n })
+		in := inputs[fullAt]
 		err := fmt.Errorf("%s line %d (job %d of %d, id %s): %w\n%d job(s) queued before it; not queued: %s (%d job(s)): send them again once the stream has room",
-			name, fullJob.job.line, fullJob.job.n, len(jobs), fullJob.id, full, queuedBefore, lineRanges(notQueued), len(notQueued))
+			name, in.line, in.n, len(jobs), schema.JobID(kind, "", in.body), errors.Unwrap(full), queuedBefore, lineRanges(notQueued), len(notQueued))
 		if len(failed) > 0 {
 			err = fmt.Errorf("%w\n%w", err, errors.Join(failed[:min(len(failed), maxListedErrors)]...))
 		}

@@ -99,11 +99,12 @@ func TestSendToAFullJobStreamSaysWhichLinesWereNotQueued(t *testing.T) {
 		t.Errorf("the job stream holds %q, want %q", got, want)
 	}
 
-	// Sent again, the input is refused at its first job, and the stream is unchanged.
+	// Sent again, the queued jobs are duplicates by their ids, the rest is refused where it was,
+	// and the stream is unchanged.
 	code, stdout, stderr = sendInput(h.env(), input, "card")
-	if code != 1 || !strings.Contains(stdout, "published 0 card jobs") ||
-		!strings.Contains(stderr, "stdin line 1 (job 1 of 5, id full-1): job stream DINGQ_JOBS is full (max messages)") ||
-		!strings.Contains(stderr, "0 job(s) queued before it; not queued: lines 1-8 (5 job(s))") {
+	if code != 1 || !strings.Contains(stdout, "published 0 card jobs to dingq.send.card (3 duplicates dropped)") ||
+		!strings.Contains(stderr, "stdin line 5 (job 4 of 5, id full-4): job stream DINGQ_JOBS is full (max messages)") ||
+		!strings.Contains(stderr, "0 job(s) queued before it; not queued: lines 5-8 (2 job(s))") {
 		t.Errorf("exit %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
 	}
 	if got := h.queuedCards(stream); len(got) != 3 {

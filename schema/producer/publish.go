@@ -65,8 +65,104 @@ func WithApp(app string) PublishOption { return func(o *publishOptions) { o.app 
 //
 // Publish is safe for concurrent use and does not keep job.Body.
 func (p *Producer) Publish(ctx context.Context, job Job, opts ...PublishOption) (Result, error) {
+	m, err := p.message(job, opts)
+	if err != nil {
+		return Result{}, err
+	}
+	ack, err := p.js.PublishMsg(ctx, m.msg)
+	return p.result(m, ack, err)
+}
+
+// PublishBatch publishes jobs in order without waiting for each one's ack (at most batchWindow
+// wait at once), and tells each of every job's outcome, in order, as Publish would return it: a
+// job that is invalid is never published, and its error says why. When each returns false, no
+// further job is published; the jobs already on their way are still told. PublishBatch returns
+// how many jobs it handed to NATS or found invalid (the jobs after those were not touched), and
+// an error only when ctx ends or NATS refuses a publish outright.
+//
+// Every job is published as [Producer.Publish] publishes it (the same subject, the same
+// Nats-Msg-Id), with the same opts; a WithID applies to every job, so give it for one job only.
+func (p *Producer) PublishBatch(ctx context.Context, jobs []Job, each func(i int, res Result, err error) bool, opts ...PublishOption) (int, error) {
+	type inFlight struct {
+		i   int
+		m   message
+		ack jetstream.PubAckFuture
+	}
+	var pending []inFlight
+	stop := false
+	tell := func(f inFlight, wait bool) bool {
+		var ack *jetstream.PubAck
+		var err error
+		select {
+		case ack = <-f.ack.Ok():
+		case err = <-f.ack.Err():
+		default:
+			if !wait {
+				return false
+			}
+			select {
+			case ack = <-f.ack.Ok():
+			case err = <-f.ack.Err():
+			}
+		}
+		if res, err := p.result(f.m, ack, err); !each(f.i, res, err) {
+			stop = true
+		}
+		return true
+	}
+	drain := func(wait bool) {
+		for len(pending) > 0 && tell(pending[0], wait) {
+			pending = pending[1:]
+		}
+	}
+	n := 0
+	for i, job := range jobs {
+		drain(false) // settle what has come, so that a refusal stops the run early
+		if stop {
+			break
+		}
+		if err := ctx.Err(); err != nil {
+			drain(true)
+			return n, err
+		}
+		n++
+		m, err := p.message(job, opts)
+		if err != nil {
+			drain(true)
+			if !each(i, Result{}, err) {
+				break
+			}
+			continue
+		}
+		ack, err := p.js.PublishMsgAsync(m.msg)
+		if err != nil {
+			drain(true)
+			return n, fmt.Errorf("publish %s job %s: %w", job.Kind, m.id, err)
+		}
+		pending = append(pending, inFlight{i: i, m: m, ack: ack})
+		if len(pending) >= batchWindow {
+			drain(true)
+		}
+	}
+	drain(true)
+	return n, nil
+}
+
+// batchWindow caps the publishes of PublishBatch waiting for their acks.
+const batchWindow = 256
+
+// message is a job ready to publish: its NATS message, and what its result needs.
+type message struct {
+	msg     *nats.Msg
+	kind    schema.Kind
+	app, id string
+}
+
+// message builds job's NATS message, the one way dingq's publishers build it: validated, on its
+// app's subject, with its job id (WithID, or derived from the body) as Nats-Msg-Id.
+func (p *Producer) message(job Job, opts []PublishOption) (message, error) {
 	if job.err != nil {
-		return Result{}, job.err
+		return message{}, job.err
 	}
 	var o publishOptions
 	for _, opt := range opts {
@@ -76,33 +172,38 @@ func (p *Producer) Publish(ctx context.Context, job Job, opts ...PublishOption) 
 		o.app = p.app
 	}
 	if err := checkID(o.id); err != nil {
-		return Result{}, err
+		return message{}, err
 	}
 	app, err := checkApp(o.app)
 	if err != nil {
-		return Result{}, err
+		return message{}, err
 	}
 	id := schema.JobID(job.Kind, o.id, job.Body)
 	if err := p.validator.Validate(job.Kind, job.Body); err != nil {
-		return Result{}, fmt.Errorf("%s job %s: %w", job.Kind, id, err)
+		return message{}, fmt.Errorf("%s job %s: %w", job.Kind, id, err)
 	}
 	msg := nats.NewMsg(p.names.SendSubjectFor(job.Kind, app))
 	msg.Data = job.Body
 	msg.Header.Set(schema.HeaderMsgID, id)
-	ack, err := p.js.PublishMsg(ctx, msg)
+	return message{msg: msg, kind: job.Kind, app: app, id: id}, nil
+}
+
+// result turns the outcome of m's publish into Publish's result or error.
+func (p *Producer) result(m message, ack *jetstream.PubAck, err error) (Result, error) {
 	if err != nil {
-		if full := StreamFull(p.names.JobStreamFor(app), err); full != nil {
+		if full := StreamFull(p.names.JobStreamFor(m.app), err); full != nil {
 			err = full
-		} else if none := NoStream(msg.Subject, err); none != nil {
+		} else if none := NoStream(m.msg.Subject, err); none != nil {
 			err = none
 		}
-		return Result{}, fmt.Errorf("publish %s job %s: %w", job.Kind, id, err)
+		return Result{}, fmt.Errorf("publish %s job %s: %w", m.kind, m.id, err)
 	}
 	// The stream that took the job names its app, also when an account import chose it.
+	app := m.app
 	if a, ok := p.names.AppOfJobStream(ack.Stream); ok {
 		app = a
 	}
-	return Result{Stream: ack.Stream, Sequence: ack.Sequence, JobID: schema.QualifiedID(app, id), Duplicate: ack.Duplicate}, nil
+	return Result{Stream: ack.Stream, Sequence: ack.Sequence, JobID: schema.QualifiedID(app, m.id), Duplicate: ack.Duplicate}, nil
 }
 
 // ErrStreamFull: JetStream refused the job because the job stream is full, at its MaxBytes or

@@ -24,17 +24,20 @@ const deadLetterGraceReady = time.Minute
 // every stream, bucket and consumer the worker uses exists, provisions again what went missing
 // (an operator deleted it, or a cluster lost it), and restarts consuming if the consumer's
 // deletion ended it. What it finds is what [Worker.Ready] reports.
+//
+// Run checks once itself before it says the worker started, so that the worker is ready, if it
+// is, from that moment; the loop checks next after watchEvery.
 func (w *Worker) watch(ctx context.Context, sub *subscriptions) {
 	t := time.NewTicker(watchEvery)
 	defer t.Stop()
 	for {
-		w.checkResources(ctx, sub)
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		case <-w.kick:
 		}
+		w.checkResources(ctx, sub)
 	}
 }
 

@@ -106,6 +106,7 @@ func (w *Worker) Run(ctx context.Context) error {
 		p.stop(0)
 		return err
 	}
+	w.checkResources(ctx, sub) // readiness from the first moment (see watch)
 	streams := make([]string, 0, len(w.cfg.apps()))
 	for _, app := range w.cfg.apps() {
 		streams = append(streams, w.cfg.Names.JobStreamFor(app))

@@ -1,10 +1,6 @@
 package dispatcher
 
-import (
-	"context"
-	"fmt"
-	"net/http"
-)
+import "net/http"
 
 // CardPath is the interactive card template send API, under the new-style API base.
 const CardPath = "/v1.0/im/interactiveCards/templates/send"
@@ -25,34 +21,22 @@ type CardConfig struct {
 }
 
 // CardSender sends card jobs: POST {BaseURL}/v1.0/im/interactiveCards/templates/send with the job
-// body as it is and the token in the x-acs-dingtalk-access-token header. It is safe for
-// concurrent use.
-type CardSender struct {
-	ep endpoint
-}
+// body as it is and the token in the x-acs-dingtalk-access-token header. Its Send returns nil
+// when DingTalk answered with a processQueryKey, a [*Error] classified by the card table when it
+// refused (after one fresh token when it refused the token), and a wrapped network or context
+// error, which means retry, when the outcome is unknown. Sending again is safe: DingTalk keeps a
+// card's first data per outTrackId. It is safe for concurrent use.
+type CardSender struct{ apiSender }
 
 var _ Sender = (*CardSender)(nil)
 
 // NewCardSender returns a card sender, or an error if BaseURL is not an absolute http(s) URL or
 // Tokens is nil.
 func NewCardSender(cfg CardConfig) (*CardSender, error) {
-	ep, err := newEndpoint(cfg.BaseURL, CardPath, cfg.Client, cfg.Tokens)
+	s, err := apiSender{name: "card sender", verb: "send card", path: CardPath, header: cardTokenHeader,
+		classify: classifyCard}.build(cfg.BaseURL, cfg.Client, cfg.Tokens)
 	if err != nil {
-		return nil, fmt.Errorf("card sender: %w", err)
+		return nil, err
 	}
-	return &CardSender{ep: ep}, nil
-}
-
-// Send posts the card. It returns nil when DingTalk answered with a processQueryKey, a [*Error]
-// classified by the card table when it refused (after one fresh token when it refused the token),
-// and a wrapped network or context error, which means retry, when the outcome is unknown. Sending
-// again is safe: DingTalk keeps a card's first data per outTrackId.
-func (s *CardSender) Send(ctx context.Context, job Job) error {
-	err := withToken(ctx, s.ep.tokens, func(ctx context.Context, tok string) error {
-		return s.ep.post(ctx, s.ep.url, job.Body, cardTokenHeader, tok, classifyCard)
-	})
-	if err != nil {
-		return fmt.Errorf("send card %s: %w", job.ID, err)
-	}
-	return nil
+	return &CardSender{s}, nil
 }

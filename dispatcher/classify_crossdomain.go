@@ -8,9 +8,9 @@ import (
 	"github.com/dingq/dingq/dispatcher/internal/wire"
 )
 
-// topAnswer is a TOP API answer (/topapi/ paths). errcode and sub_code are read whether they
-// come as numbers or strings. code and Code are a gateway's refusal on a status that is not 2xx,
-// in the API gateway's form, read only to tell a QPS refusal.
+// topAnswer is a TOP API answer (/topapi/ paths), and the robot webhook's. errcode and sub_code
+// are read whether they come as numbers or strings. code and Code are a gateway's refusal on a
+// status that is not 2xx, in the API gateway's form, read only to tell a QPS refusal.
 type topAnswer struct {
 	ErrCode     json.RawMessage `json:"errcode"`
 	ErrMsg      json.RawMessage `json:"errmsg"`
@@ -26,6 +26,11 @@ func (a *topAnswer) message() string {
 		return m
 	}
 	return wire.JSONText(a.ErrMsg)
+}
+
+// gatewayCode is the code of a gateway's refusal, in either form.
+func (a *topAnswer) gatewayCode() string {
+	return orCode(wire.JSONText(a.Code), wire.JSONText(a.CodeGateway))
 }
 
 // classifyCrossDomain reads the cross-domain send API's answer: nil when the message was sent,
@@ -47,7 +52,7 @@ func classifyCrossDomain(status int, body []byte) error {
 	}
 	msg := a.message()
 	if !isSuccess(status) {
-		return topHTTPFailure(status, orCode(wire.JSONText(a.Code), wire.JSONText(a.CodeGateway)), msg)
+		return topHTTPFailure(status, a.gatewayCode(), msg)
 	}
 	if err != nil {
 		// Not in the table: no errcode, or one that is not a number. Unknown: retry.
@@ -83,10 +88,11 @@ func topDecision(errcode int) (Decision, time.Duration) {
 	return Reject, 0
 }
 
-// topHTTPFailure decides a JSON answer that is not 2xx. Not in the table, which says the answer
-// is always 200: it is a gateway's failure. 429, or a 403 whose gateway code names a QPS limit in
-// any case, waits as after a QPS refusal; 413 rejects, as the body will be as large next time;
-// every other status (5xx, 404, ...) retries.
+// topHTTPFailure decides a JSON answer that is not 2xx, from a TOP API or the robot webhook. Not
+// in their tables, which say the answer is always 200: it is a gateway's failure. 429, or a 403
+// whose gateway code names a QPS limit in any case (docs/dingtalk.md#qps-limits), waits as after
+// a QPS refusal; 413 rejects, as the body will be as large next time; every other status (5xx,
+// 404, ...) retries.
 func topHTTPFailure(status int, gatewayCode, msg string) error {
 	switch {
 	case status == 429, status == 403 && isQPSCode(gatewayCode):

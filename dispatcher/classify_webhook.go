@@ -8,16 +8,6 @@ import (
 	"github.com/dingq/dingq/dispatcher/internal/wire"
 )
 
-// webhookAnswer is the robot webhook's answer: {"errcode":0,"errmsg":"ok"}, always on HTTP 200.
-// code and Code are a gateway's refusal on a status that is not 2xx, read only to tell a QPS
-// refusal.
-type webhookAnswer struct {
-	ErrCode     json.RawMessage `json:"errcode"`
-	ErrMsg      json.RawMessage `json:"errmsg"`
-	Code        json.RawMessage `json:"code"`
-	CodeGateway json.RawMessage `json:"Code"`
-}
-
 // classifyWebhook reads the direct robot webhook's answer: nil when the message was posted,
 // otherwise a [*Error]. It decides on errcode, never on errmsg. A rate-limit errcode waits
 // penalty, DingTalk's block of the robot, both as MinDelay and as Penalty.
@@ -31,25 +21,19 @@ func classifyWebhook(status int, body []byte, penalty time.Duration) error {
 		// pageFailure).
 		return pageFailure(status, body)
 	}
-	var a webhookAnswer
+	// The webhook answers as the TOP APIs do, without sub_code and sub_msg.
+	var a topAnswer
 	_ = json.Unmarshal(body, &a) // a valid object: an error is a type mismatch, leaving a field empty
 	errcode, err := strconv.Atoi(wire.JSONText(a.ErrCode))
 	if isSuccess(status) && err == nil && errcode == 0 {
 		return nil // errcode 0: sent
 	}
 	msg := wire.JSONText(a.ErrMsg)
-	gatewayCode := orCode(wire.JSONText(a.Code), wire.JSONText(a.CodeGateway))
 	switch {
-	case status == 429, status == 403 && isQPSCode(gatewayCode):
-		// Not in the table, which says the answer is always 200: a gateway's QPS refusal
-		// (docs/dingtalk.md#qps-limits), by its status or, on a 403, by its code in any case.
-		return failure(Retry, orCode(gatewayCode, httpCode(status)), status, msg, throttleDelay)
-	case status == 413:
-		// Not in the table: a gateway refused the body's size, as it will next time.
-		return failure(Reject, httpCode(status), status, msg, 0)
 	case !isSuccess(status):
-		// Not in the table: 5xx and any other status is a gateway's failure, which passes.
-		return failure(Retry, httpCode(status), status, msg, 0)
+		// Not in the table, which says the answer is always 200: a gateway's failure, decided as
+		// on the TOP APIs (a QPS refusal waits, 413 rejects, any other status passes).
+		return topHTTPFailure(status, a.gatewayCode(), msg)
 	case err != nil:
 		// Not in the table: no errcode, or one that is not a number. Unknown: retry.
 		return failure(Retry, CodeUnexpectedAnswer, status, msg, 0)

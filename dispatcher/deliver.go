@@ -2,9 +2,7 @@ package dispatcher
 
 import (
 	"context"
-	"fmt"
 
-	"github.com/dingq/dingq/dispatcher/internal/wire"
 	"github.com/dingq/dingq/schema"
 )
 
@@ -16,36 +14,25 @@ const CardDeliverPath = "/v1.0/card/instances/createAndDeliver"
 // POST {BaseURL}/v1.0/card/instances/createAndDeliver with the job body as it is and the token in
 // the x-acs-dingtalk-access-token header. It takes a [CardConfig], as [CardSender] does, and is
 // safe for concurrent use.
-type CardDeliverSender struct {
-	ep endpoint
-}
+//
+// Its Send returns nil when DingTalk answered success and every space got the card; a [*Error]
+// when it refused, classified by the template send's table (after one fresh token when it
+// refused the token), or, on a 2xx answer, with [CodeDeliverFailed] (reject) when some space did
+// not get the card and [CodeNoSuccess] (retry) when the answer does not say success; and a
+// wrapped network or context error, which means retry, when the outcome is unknown.
+type CardDeliverSender struct{ apiSender }
 
 var _ Sender = (*CardDeliverSender)(nil)
 
 // NewCardDeliverSender returns a deliver-mode card sender, or an error if BaseURL is not an
 // absolute http(s) URL or Tokens is nil. Client defaults as for [NewCardSender].
 func NewCardDeliverSender(cfg CardConfig) (*CardDeliverSender, error) {
-	ep, err := newEndpoint(cfg.BaseURL, CardDeliverPath, cfg.Client, cfg.Tokens)
+	s, err := apiSender{name: "card deliver sender", verb: "deliver card", path: CardDeliverPath,
+		header: cardTokenHeader, classify: classifyDeliver}.build(cfg.BaseURL, cfg.Client, cfg.Tokens)
 	if err != nil {
-		return nil, fmt.Errorf("card deliver sender: %w", err)
+		return nil, err
 	}
-	return &CardDeliverSender{ep: ep}, nil
-}
-
-// Send creates and delivers the card. It returns nil when DingTalk answered success and every
-// space got the card; a [*Error] when it refused, classified by the template send's table
-// (after one fresh token when it refused the token), or, on a 2xx answer, with
-// [CodeDeliverFailed] (reject) when some space did not get the card and [CodeNoSuccess] (retry)
-// when the answer does not say success; and a wrapped network or context error, which means
-// retry, when the outcome is unknown.
-func (s *CardDeliverSender) Send(ctx context.Context, job Job) error {
-	err := withToken(ctx, s.ep.tokens, func(ctx context.Context, tok string) error {
-		return s.ep.post(ctx, s.ep.url, job.Body, cardTokenHeader, tok, classifyDeliver)
-	})
-	if err != nil {
-		return fmt.Errorf("deliver card %s: %w", job.ID, err)
-	}
-	return nil
+	return &CardDeliverSender{s}, nil
 }
 
 // NewCardModeSender returns the sender of card jobs in both modes: it hands a job to deliver
@@ -60,8 +47,7 @@ func NewCardModeSender(template, deliver Sender) Sender {
 			mode, s = schema.CardDeliver, deliver
 		}
 		if s == nil {
-			msg := wire.Line("no sender for card mode " + string(mode))
-			return &Error{Decision: Reject, Code: CodeUnknownKind, Message: msg}
+			return rejectJob(CodeUnknownKind, "no sender for card mode "+string(mode))
 		}
 		return s.Send(ctx, job)
 	})

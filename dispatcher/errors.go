@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/dingq/dingq/dispatcher/internal/wire"
 )
 
 // Decision is what the worker must do with a job after a failed send.
@@ -66,6 +68,11 @@ func (e *Error) Error() string {
 		msg += ": " + e.Message
 	}
 	return msg
+}
+
+// rejectJob is the refusal of a job that cannot be sent as it is; nothing was sent.
+func rejectJob(code, msg string) *Error {
+	return &Error{Decision: Reject, Code: code, Message: wire.Line(msg)}
 }
 
 // DecisionOf returns the decision err carries: that of the [*Error] in its chain, or [Retry] for

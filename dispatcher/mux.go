@@ -4,7 +4,6 @@ import (
 	"context"
 	"maps"
 
-	"github.com/dingq/dingq/dispatcher/internal/wire"
 	"github.com/dingq/dingq/schema"
 )
 
@@ -28,7 +27,7 @@ func NewMux(senders map[schema.Kind]Sender) *Mux {
 func (m *Mux) Send(ctx context.Context, job Job) error {
 	s, ok := m.senders[job.Kind]
 	if !ok {
-		return &Error{Decision: Reject, Code: CodeUnknownKind, Message: wire.Line("no sender for job kind " + string(job.Kind))}
+		return rejectJob(CodeUnknownKind, "no sender for job kind "+string(job.Kind))
 	}
 	return s.Send(ctx, job)
 }

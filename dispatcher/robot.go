@@ -1,15 +1,13 @@
 package dispatcher
 
 import (
-	"context"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
 	"time"
-
-	"github.com/dingq/dingq/dispatcher/internal/wire"
 )
 
 // RobotPath is the kdocs relay's DingTalk robot notification API, under the relay's base.
@@ -46,57 +44,32 @@ type RobotConfig struct {
 
 // RobotSender sends robot jobs through the kdocs relay: POST
 // {BaseURL}/api/v1/openapi/notification/dingtalk?access_token=<kdocs token> with the job body as
-// it is. It is safe for concurrent use.
-type RobotSender struct {
-	ep      endpoint
-	retry   []int
-	penalty time.Duration
-}
+// it is. Its Send returns nil when the relay answered code 0, a [*Error] classified by the relay
+// table otherwise, and a wrapped network or context error, which means retry, when the outcome is
+// unknown. The error's message is scrubbed of the robot's signing secret and webhook token as
+// well, in case the relay echoes them. It is safe for concurrent use.
+type RobotSender struct{ apiSender }
 
 var _ Sender = (*RobotSender)(nil)
 
 // NewRobotSender returns a robot sender, or an error if BaseURL is not an absolute http(s) URL,
 // Tokens is nil or Penalty is negative.
 func NewRobotSender(cfg RobotConfig) (*RobotSender, error) {
-	ep, err := newEndpoint(cfg.BaseURL, RobotPath, cfg.Client, cfg.Tokens)
-	if err == nil && cfg.Penalty < 0 {
-		err = fmt.Errorf("penalty %v is negative", cfg.Penalty)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("robot sender: %w", err)
-	}
 	retry := slices.Clone(cfg.RetryCodes)
 	if cfg.RetryCodes == nil {
 		retry = DefaultRobotRetryCodes()
 	}
-	penalty := cfg.Penalty
-	if penalty == 0 {
-		penalty = RobotPenalty
+	penalty := cmp.Or(cfg.Penalty, RobotPenalty)
+	classify := func(status int, body []byte) error { return classifyRobot(status, body, retry, penalty) }
+	s, err := apiSender{name: "robot sender", verb: "send robot", path: RobotPath, classify: classify,
+		secrets: robotSecrets}.build(cfg.BaseURL, cfg.Client, cfg.Tokens)
+	if err == nil && cfg.Penalty < 0 {
+		err = fmt.Errorf("robot sender: penalty %v is negative", cfg.Penalty)
 	}
-	return &RobotSender{ep: ep, retry: retry, penalty: penalty}, nil
-}
-
-// Send posts the robot message to the relay. It returns nil when the relay answered code 0, a
-// [*Error] classified by the relay table otherwise, and a wrapped network or context error, which
-// means retry, when the outcome is unknown. The error's message is scrubbed of the robot's signing
-// secret and webhook token as well, in case the relay echoes them.
-func (s *RobotSender) Send(ctx context.Context, job Job) error {
-	classify := func(status int, body []byte) error {
-		err := classifyRobot(status, body, s.retry, s.penalty)
-		if err != nil {
-			// Only a failure carries a message: read it again from an answer without the secrets.
-			err = classifyRobot(status, wire.Scrub(body, robotSecrets(job.Body)...), s.retry, s.penalty)
-		}
-		return err
-	}
-	err := withToken(ctx, s.ep.tokens, func(ctx context.Context, tok string) error {
-		u := s.ep.url + "?access_token=" + url.QueryEscape(tok)
-		return s.ep.post(ctx, u, job.Body, "", tok, classify)
-	})
 	if err != nil {
-		return fmt.Errorf("send robot %s: %w", job.ID, err)
+		return nil, err
 	}
-	return nil
+	return &RobotSender{s}, nil
 }
 
 // robotSecrets returns the signing secret and the webhook's access token of a relay body.

@@ -14,8 +14,7 @@ func withToken(ctx context.Context, tokens TokenSource, send func(ctx context.Co
 	if err != nil {
 		return err
 	}
-	err = send(ctx, tok)
-	if !isTokenExpired(err) {
+	if err = send(ctx, tok); tokenExpired(err) == nil {
 		return err
 	}
 	tokens.Invalidate(tok)
@@ -23,8 +22,7 @@ func withToken(ctx context.Context, tokens TokenSource, send func(ctx context.Co
 		return err
 	}
 	err = send(ctx, tok)
-	var de *Error
-	if errors.As(err, &de) && de.Decision == TokenExpired {
+	if de := tokenExpired(err); de != nil {
 		again := *de
 		again.Decision = Retry
 		return &again
@@ -32,7 +30,11 @@ func withToken(ctx context.Context, tokens TokenSource, send func(ctx context.Co
 	return err
 }
 
-func isTokenExpired(err error) bool {
+// tokenExpired returns the [*Error] in err's chain when it refuses the token, else nil.
+func tokenExpired(err error) *Error {
 	var de *Error
-	return errors.As(err, &de) && de.Decision == TokenExpired
+	if errors.As(err, &de) && de.Decision == TokenExpired {
+		return de
+	}
+	return nil
 }

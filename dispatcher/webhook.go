@@ -196,11 +196,6 @@ func (s *WebhookSender) post(ctx context.Context, robot Robot, body []byte) erro
 	return s.ep.post(ctx, s.ep.url+"?"+query.Encode(), body, "", robot.AccessToken, classify)
 }
 
-// rejectJob is the refusal of a job that cannot be sent as it is; nothing was sent.
-func rejectJob(code, msg string) *Error {
-	return &Error{Decision: Reject, Code: code, Message: wire.Line(msg)}
-}
-
 // RobotTarget returns a stable identity of the robot a robot job's body sends to, free of secrets,
 // for rate limiting per robot: "robot:" and the name for a named robot, "webhook:" and the first
 // 16 hex characters of the SHA-256 of the access_token for a link. The two forms of the same

@@ -48,6 +48,19 @@ func sandboxCmd(ctx context.Context, args []string, std stdio) error {
 func parseSandbox(args []string, std stdio) (config.Config, string, sandbox.Config, error) {
 	cfg := config.Default()
 	fs := newFlagSet("sandbox", std.err)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), `Usage: dingq sandbox [flags]
+
+Serve a local stand-in for DingTalk's card, cross-domain, robot and token APIs, as strict as
+DingTalk, with failures to inject; point the DINGQ_*_URL settings of a worker or producer at it.
+
+Example:
+  dingq sandbox --sandbox-listen 127.0.0.1:8089 --sandbox-busy-rate 0.05
+
+Flags:
+`)
+		fs.PrintDefaults()
+	}
 	fs.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "trace, debug, info, warn or error")
 	fs.StringVar(&cfg.LogFormat, "log-format", cfg.LogFormat, "json or console")
 	listen := fs.String("sandbox-listen", "127.0.0.1:8089", "host:port to serve on")

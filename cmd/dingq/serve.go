@@ -20,6 +20,20 @@ func serve(ctx context.Context, args []string, std stdio) error {
 	fs := newFlagSet("serve", std.err)
 	cfg.RegisterServe(fs)
 	demo := fs.Bool("demo", false, "with --sandbox: publish a few sample jobs at start, one retried and one dead-lettered")
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), `Usage: dingq serve [flags]
+
+Run a worker: take jobs off JetStream and send them to DingTalk, retrying what DingTalk calls
+transient and dead-lettering what it calls wrong. Without --nats-url it starts an embedded NATS.
+
+Examples:
+  dingq serve --sandbox --demo --log-format console
+  DINGQ_NATS_URL=nats://nats-1:4222 DINGQ_DINGTALK_APP_KEY=... DINGQ_DINGTALK_APP_SECRET=... dingq serve
+
+Flags:
+`)
+		fs.PrintDefaults()
+	}
 	if _, err := config.Parse(fs, args, std.getenv); err != nil {
 		return usageError{err}
 	}

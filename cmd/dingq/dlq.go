@@ -120,7 +120,7 @@ func (v *dlqFlags) define(fs *flag.FlagSet, which dlqTakes) {
 		fs.BoolVar(&v.yes, "yes", false, "do not ask for confirmation")
 	}
 	if which.show {
-		fs.BoolVar(&v.reveal, "reveal", false, "print the letter unmasked; without it the values of sk and access_token (JSON members, URL query parameters) print as "+masked)
+		fs.BoolVar(&v.reveal, "reveal", false, "print the letter unmasked; without it the values of sk and access_token (JSON members, URL query parameters) print as "+deadletters.Masked)
 	}
 }
 

@@ -72,7 +72,7 @@ func (s *apiSender) Send(ctx context.Context, job Job) error {
 		if s.header == "" {
 			u += "?access_token=" + url.QueryEscape(tok)
 		}
-		return s.ep.post(ctx, u, body, s.header, tok, classify)
+		return s.ep.post(ctx, job.Gate, u, body, s.header, tok, classify)
 	})
 	if err != nil {
 		return fmt.Errorf("%s %s: %w", s.verb, job.ID, err)

@@ -33,10 +33,14 @@ func newEndpoint(baseURL, path string, client *http.Client, tokens TokenSource) 
 }
 
 // post sends body as JSON to url, with header set on the request when it is not empty, and
-// classifies the answer. It passes the context's gate ([WithGate]) first. The answer is scrubbed of tok before it is read, and the message of the
-// classified error once more, so that an answer that echoes the token does not leak it.
-func (e endpoint) post(ctx context.Context, url string, body []byte, header, tok string, classify func(int, []byte) error) error {
-	if err := PassGate(ctx); err != nil {
+// classifies the answer. It passes the job's gate ([Job.Gate]), when there is one, first. The
+// answer is scrubbed of tok before it is read, and the message of the classified error once
+// more, so that an answer that echoes the token does not leak it.
+func (e endpoint) post(ctx context.Context, gate func(context.Context) error, url string, body []byte, header, tok string, classify func(int, []byte) error) error {
+	if gate == nil {
+		gate = func(context.Context) error { return nil }
+	}
+	if err := gate(ctx); err != nil {
 		return err
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))

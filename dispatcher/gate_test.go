@@ -28,7 +28,7 @@ func TestSendersPassTheGateBeforeEachRequest(t *testing.T) {
 		passes = append(passes, tokens.fetches.Load())
 		return nil
 	}
-	if err := s.Send(dispatcher.WithGate(context.Background(), gate), dispatcher.Job{Kind: schema.KindCard, ID: "j1", Body: []byte(`{}`)}); err != nil {
+	if err := s.Send(context.Background(), dispatcher.Job{Kind: schema.KindCard, ID: "j1", Body: []byte(`{}`), Gate: gate}); err != nil {
 		t.Fatalf("Send() = %v", err)
 	}
 	if len(passes) != 2 || passes[0] != 1 || passes[1] != 2 {
@@ -36,7 +36,7 @@ func TestSendersPassTheGateBeforeEachRequest(t *testing.T) {
 	}
 
 	closed := errors.New("not your turn")
-	err := s.Send(dispatcher.WithGate(context.Background(), func(context.Context) error { return closed }), dispatcher.Job{Kind: schema.KindCard, ID: "j2", Body: []byte(`{}`)})
+	err := s.Send(context.Background(), dispatcher.Job{Kind: schema.KindCard, ID: "j2", Body: []byte(`{}`), Gate: func(context.Context) error { return closed }})
 	if !errors.Is(err, closed) {
 		t.Errorf("Send() through a closed gate = %v, want its error", err)
 	}

@@ -27,6 +27,13 @@ type Job struct {
 	// ([PostedOf]); a sender that posts several messages starts after them. Zero on a first
 	// attempt.
 	Posted int
+	// Gate, when set, is called immediately before each request the job makes to DingTalk, after
+	// its token is in hand, and the request is not made if it returns an error, which the send
+	// then returns. A rate limiter sets it to let each request out on its turn
+	// (ratelimit.Limiter.Wrap): a send that fetched a token first, or posts several robot
+	// messages, takes its turns when its requests really leave. Token fetches do not pass it. The
+	// senders of this package call it; a [Sender] of your own that makes requests should too.
+	Gate func(context.Context) error
 }
 
 // Sender sends one job. Implementations are safe for concurrent use.

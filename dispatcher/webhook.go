@@ -143,7 +143,7 @@ func (s *WebhookSender) Send(ctx context.Context, job Job) error {
 		return fmt.Errorf("send robot webhook %s: %w", job.ID, err)
 	}
 	for i := job.Posted; i < len(bodies); i++ {
-		if err := s.post(ctx, robot, bodies[i]); err != nil {
+		if err := s.post(ctx, job.Gate, robot, bodies[i]); err != nil {
 			return &PartialError{Posted: i, Err: fmt.Errorf("send robot webhook %s message %d: %w", job.ID, i, err)}
 		}
 	}
@@ -188,12 +188,12 @@ func (s *WebhookSender) resolve(j robotJob) (Robot, error) {
 
 // post sends one message to robot and classifies the answer, scrubbed of the robot's token,
 // secret and signature in case DingTalk echoes them.
-func (s *WebhookSender) post(ctx context.Context, robot Robot, body []byte) error {
+func (s *WebhookSender) post(ctx context.Context, gate func(context.Context) error, robot Robot, body []byte) error {
 	query, sign := webhookQuery(robot, s.now())
 	classify := func(status int, answer []byte) error {
 		return classifyWebhook(status, wire.Scrub(answer, robot.Secret, sign, url.QueryEscape(sign)), s.penalty)
 	}
-	return s.ep.post(ctx, s.ep.url+"?"+query.Encode(), body, "", robot.AccessToken, classify)
+	return s.ep.post(ctx, gate, s.ep.url+"?"+query.Encode(), body, "", robot.AccessToken, classify)
 }
 
 // RobotTarget returns a stable identity of the robot a robot job's body sends to, free of secrets,

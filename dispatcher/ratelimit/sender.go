@@ -19,7 +19,7 @@ type Target struct {
 type TargetFunc func(job dispatcher.Job) (t Target, ok bool)
 
 // Wrap returns a sender that lets each request of a job to DingTalk out on its turn (see
-// [Limiter.Wait]), right before the request leaves ([dispatcher.WithGate]): after the token fetch,
+// [Limiter.Wait]), right before the request leaves ([dispatcher.Job.Gate]): after the token fetch,
 // which would otherwise delay a turn's send into the next one's, and once per request, as
 // DingTalk counts them. When DingTalk answers with a penalty ([dispatcher.Error.Penalty]), it
 // holds the target's other jobs, across the fleet, until the penalty ends. A job's Send runs its
@@ -31,12 +31,18 @@ func (l *Limiter) Wrap(next dispatcher.Sender, targetOf TargetFunc) dispatcher.S
 			return next.Send(ctx, job)
 		}
 		turn := job.Turn // the first request may use the turn a deferral reserved
-		gate := func(ctx context.Context) error {
+		outer := job.Gate
+		job.Gate = func(ctx context.Context) error {
+			if outer != nil {
+				if err := outer(ctx); err != nil {
+					return err
+				}
+			}
 			reserved := turn
 			turn = time.Time{}
 			return l.WaitTurn(ctx, t.Key, t.Rate, reserved)
 		}
-		err := next.Send(dispatcher.WithGate(ctx, gate), job)
+		err := next.Send(ctx, job)
 		var de *dispatcher.Error
 		if errors.As(err, &de) && de.Penalty > 0 {
 			// Recorded even if the send's context has ended: the block is DingTalk's, not ours.

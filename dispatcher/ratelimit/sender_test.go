@@ -19,8 +19,10 @@ func TestWrapHoldsTheTargetAfterAPenalty(t *testing.T) {
 	var sends atomic.Int32
 	blocked := &dispatcher.Error{Decision: dispatcher.Retry, Code: "410100", Penalty: 10 * time.Minute, MinDelay: 10 * time.Minute}
 	next := dispatcher.SenderFunc(func(ctx context.Context, job dispatcher.Job) error {
-		if err := dispatcher.PassGate(ctx); err != nil {
-			return err
+		if job.Gate != nil {
+			if err := job.Gate(ctx); err != nil {
+				return err
+			}
 		}
 		sends.Add(1)
 		if job.ID == "first" {

@@ -16,4 +16,6 @@ var MetricNames = []string{
 	"dingq_oldest_pending_job_age_seconds",
 	"dingq_dead_letters",
 	"dingq_scrape_errors_total",
+	"dingq_deferrals_total",
+	"dingq_reprovisioned_total",
 }

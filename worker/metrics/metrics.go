@@ -143,6 +143,10 @@ func New(js jetstream.JetStream, cfg worker.Config, opts ...Option) *Metrics {
 		m.duration = append(m.duration, duration.WithLabelValues(kind))
 		m.codes = append(m.codes, newCodeCounts(codes, kind))
 	}
+	// Known codes start at 0, so that rate() sees the first deferral.
+	for _, code := range []string{dispatcher.CodeRateLimitWait, dispatcher.CodeRateLimitPenalty, dispatcher.CodeRateLimitUnavailable} {
+		m.deferred.WithLabelValues(code)
+	}
 	tokens := prometheus.NewCounterFunc(prometheus.CounterOpts{Name: metricTokenFetches,
 		Help: "Refreshes of this worker's access-token caches, failed ones included."}, m.tokens.fetches)
 	cs := []prometheus.Collector{m.jobs, duration, codes, m.inFlight, tokens, m.deferred, m.repaired}

@@ -8,12 +8,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
-
 	"github.com/dingq/dingq/deploy/observability"
 	"github.com/dingq/dingq/dispatcher/sandbox"
 	"github.com/dingq/dingq/schema"
+	"github.com/dingq/dingq/worker/metrics/metricstest"
 )
 
 func TestMetricsCountAWorkersJobs(t *testing.T) {
@@ -29,13 +27,13 @@ func TestMetricsCountAWorkersJobs(t *testing.T) {
 	publishCards(t, h.js, "metrics", cards)
 
 	url := "http://" + env["DINGQ_HTTP_ADDR"] + "/metrics"
-	var s metricsScrape
+	var s metricstest.Scrape
 	waitFor(t, 20*time.Second, "every job decided and the queue drained", func() bool {
 		s = getMetrics(t, url)
-		return s.is(cards-1, "dingq_jobs_total", "kind", "card", "outcome", "sent") &&
-			s.is(1, "dingq_jobs_total", "kind", "card", "outcome", "rejected") &&
-			s.is(0, "dingq_consumer_pending_jobs") && s.is(0, "dingq_consumer_ack_pending_jobs") &&
-			s.is(0, "dingq_oldest_pending_job_age_seconds")
+		return s.Is(cards-1, "dingq_jobs_total", "kind", "card", "outcome", "sent") &&
+			s.Is(1, "dingq_jobs_total", "kind", "card", "outcome", "rejected") &&
+			s.Is(0, "dingq_consumer_pending_jobs") && s.Is(0, "dingq_consumer_ack_pending_jobs") &&
+			s.Is(0, "dingq_oldest_pending_job_age_seconds")
 	}, h.out)
 
 	for _, c := range []struct {
@@ -54,41 +52,31 @@ func TestMetricsCountAWorkersJobs(t *testing.T) {
 		{0, "dingq_sends_in_flight", nil},
 		{0, "dingq_scrape_errors_total", nil},
 	} {
-		if got, ok := s.value(c.name, c.labels...); !ok || got != c.want {
+		if got, ok := s.Value(c.name, c.labels...); !ok || got != c.want {
 			t.Errorf("%s%v = %v (found: %v), want %v", c.name, c.labels, got, ok, c.want)
 		}
 	}
-	if got, _ := s.value("dingq_token_fetches_total"); got < 1 {
+	if got, _ := s.Value("dingq_token_fetches_total"); got < 1 {
 		t.Errorf("dingq_token_fetches_total = %v, want at least 1", got)
 	}
 	// dingq_reprovisioned_total has a series once something was provisioned again
 	// (TestReadyzFollowsNATS sees it); every other metric is served from the start.
 	want := slices.DeleteFunc(slices.Sorted(slices.Values(observability.MetricNames)), func(n string) bool { return n == "dingq_reprovisioned_total" })
-	if got := s.names("dingq_"); !slices.Equal(got, want) {
+	if got := s.Names("dingq_"); !slices.Equal(got, want) {
 		t.Errorf("dingq metrics served:\n%v\nwant deploy/observability's MetricNames:\n%v", got, want)
 	}
-	if len(s.names("go_")) == 0 || len(s.names("process_")) == 0 {
+	if len(s.Names("go_")) == 0 || len(s.Names("process_")) == 0 {
 		t.Error("Go's or the process's metrics are missing")
 	}
 	for _, secret := range []string{appSecret, kdocsToken, fetchToken(t, h.sbURL)} {
-		if strings.Contains(s.body, secret) {
+		if strings.Contains(s.Text, secret) {
 			t.Errorf("/metrics shows the secret %q", secret)
 		}
 	}
 }
 
-// metricsScrape is one /metrics answer: the families' series, and the text.
-type metricsScrape struct {
-	body     string
-	families map[string][]metricSeries
-}
-
-type metricSeries struct {
-	labels map[string]string
-	value  float64 // a counter's or gauge's value, a histogram's count
-}
-
-func getMetrics(t *testing.T, url string) metricsScrape {
+// getMetrics scrapes url.
+func getMetrics(t *testing.T, url string) metricstest.Scrape {
 	t.Helper()
 	resp, err := http.Get(url)
 	if err != nil {
@@ -99,66 +87,5 @@ func getMetrics(t *testing.T, url string) metricsScrape {
 	if err != nil || resp.StatusCode != http.StatusOK {
 		t.Fatalf("GET %s: %d %v", url, resp.StatusCode, err)
 	}
-	return parseMetrics(t, string(body))
-}
-
-// parseMetrics parses the text format strictly, with classic metric names.
-func parseMetrics(t *testing.T, body string) metricsScrape {
-	t.Helper()
-	p := expfmt.NewTextParser(model.LegacyValidation)
-	families, err := p.TextToMetricFamilies(strings.NewReader(body))
-	if err != nil {
-		t.Fatalf("parse /metrics: %v\n%s", err, body)
-	}
-	s := metricsScrape{body: body, families: map[string][]metricSeries{}}
-	for name, f := range families {
-		for _, m := range f.GetMetric() {
-			labels := map[string]string{}
-			for _, l := range m.GetLabel() {
-				labels[l.GetName()] = l.GetValue()
-			}
-			// Only the field of the family's type is set; the others read as zero.
-			v := m.GetCounter().GetValue() + m.GetGauge().GetValue() + m.GetUntyped().GetValue() +
-				float64(m.GetHistogram().GetSampleCount())
-			s.families[name] = append(s.families[name], metricSeries{labels: labels, value: v})
-		}
-	}
-	return s
-}
-
-// value sums the series of the family name that carry every label name and value of kv; ok is
-// false when there is none.
-func (s metricsScrape) value(name string, kv ...string) (v float64, ok bool) {
-	for _, sr := range s.families[name] {
-		if sr.has(kv) {
-			v, ok = v+sr.value, true
-		}
-	}
-	return v, ok
-}
-
-func (s metricsScrape) is(want float64, name string, kv ...string) bool {
-	v, ok := s.value(name, kv...)
-	return ok && v == want
-}
-
-// names lists the families whose names start with prefix, sorted.
-func (s metricsScrape) names(prefix string) []string {
-	var names []string
-	for name := range s.families {
-		if strings.HasPrefix(name, prefix) {
-			names = append(names, name)
-		}
-	}
-	slices.Sort(names)
-	return names
-}
-
-func (sr metricSeries) has(kv []string) bool {
-	for i := 0; i+1 < len(kv); i += 2 {
-		if sr.labels[kv[i]] != kv[i+1] {
-			return false
-		}
-	}
-	return true
+	return metricstest.Parse(t, string(body))
 }

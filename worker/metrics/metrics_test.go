@@ -5,19 +5,17 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 
 	"github.com/dingq/dingq/dispatcher"
 	"github.com/dingq/dingq/schema"
 	"github.com/dingq/dingq/worker"
+	"github.com/dingq/dingq/worker/metrics/metricstest"
 	"github.com/dingq/dingq/worker/workertest"
 )
 
@@ -47,7 +45,7 @@ func TestBoundCodesAndMeasureSends(t *testing.T) {
 	}})
 	done := make(chan error)
 	go func() { done <- s.Send(context.Background(), dispatcher.Job{Kind: schema.KindRobot, ID: "slow"}) }()
-	workertest.WaitFor(t, 5*time.Second, "a send in flight", func() bool { return scrapeHandler(t, m).is(1, "dingq_sends_in_flight") })
+	workertest.WaitFor(t, 5*time.Second, "a send in flight", func() bool { return scrapeHandler(t, m).Is(1, "dingq_sends_in_flight") })
 	close(release)
 	if err := <-done; err != nil {
 		t.Fatal(err)
@@ -56,7 +54,7 @@ func TestBoundCodesAndMeasureSends(t *testing.T) {
 	_ = s.Send(context.Background(), dispatcher.Job{Kind: schema.KindCard, ID: "fast"})
 
 	sc := scrapeHandler(t, m)
-	if n := sc.count("dingq_dingtalk_codes_total", "kind", "card"); n != maxCodes+1 {
+	if n := sc.Count("dingq_dingtalk_codes_total", "kind", "card"); n != maxCodes+1 {
 		t.Errorf("card codes: %d series, want %d and \"other\"", n, maxCodes)
 	}
 	sc.want(t, []want{
@@ -72,15 +70,15 @@ func TestBoundCodesAndMeasureSends(t *testing.T) {
 		{1, "dingq_send_duration_seconds", []string{"kind", "card"}},
 		{3, "dingq_token_fetches_total", nil},
 	})
-	if got, _ := sc.value("dingq_scrape_errors_total"); got < 3 {
+	if got, _ := sc.Value("dingq_scrape_errors_total"); got < 3 {
 		t.Errorf("dingq_scrape_errors_total = %v after scrapes without streams, want 3 a scrape", got)
 	}
 	for _, name := range []string{"dingq_consumer_pending_jobs", "dingq_consumer_ack_pending_jobs", "dingq_oldest_pending_job_age_seconds", "dingq_dead_letters"} {
-		if _, ok := sc.value(name); ok {
+		if _, ok := sc.Value(name); ok {
 			t.Errorf("%s served though JetStream could not be read", name)
 		}
 	}
-	if len(sc.names("go_")) == 0 || len(sc.names("process_")) == 0 {
+	if len(sc.Names("go_")) == 0 || len(sc.Names("process_")) == 0 {
 		t.Error("Go's or the process's metrics are missing from the metrics' own registry")
 	}
 }
@@ -115,7 +113,7 @@ func TestDeferralsRepairsAndTokenFetchesAddUp(t *testing.T) {
 	})
 	// Without JetStream there is no queue to read, and nothing to fail.
 	for _, name := range []string{"dingq_consumer_pending_jobs", "dingq_dead_letters", "dingq_scrape_errors_total"} {
-		if _, ok := s.value(name); ok {
+		if _, ok := s.Value(name); ok {
 			t.Errorf("%s served without JetStream", name)
 		}
 	}
@@ -162,11 +160,11 @@ func TestQueueCollectorReadsEveryAppsQueue(t *testing.T) {
 		{1, "dingq_dead_letters", nil},
 		{0, "dingq_scrape_errors_total", nil},
 	})
-	if n, kinds := s.count("dingq_consumer_pending_jobs"), len(schema.Kinds()); n != 2*kinds {
+	if n, kinds := s.Count("dingq_consumer_pending_jobs"), len(schema.Kinds()); n != 2*kinds {
 		t.Errorf("dingq_consumer_pending_jobs: %d series, want one per app and kind (%d)", n, 2*kinds)
 	}
 	for _, app := range []string{"default", "shop"} {
-		if age, ok := s.value("dingq_oldest_pending_job_age_seconds", "app", app); !ok || age <= 0 || age > 60 {
+		if age, ok := s.Value("dingq_oldest_pending_job_age_seconds", "app", app); !ok || age <= 0 || age > 60 {
 			t.Errorf("dingq_oldest_pending_job_age_seconds{app=%q} = %v (found: %v), want the oldest job's age", app, age, ok)
 		}
 	}
@@ -181,13 +179,13 @@ func TestScrapeDoesNotWaitForALostNATS(t *testing.T) {
 	if took := time.Since(start); took > scrapeTimeout+time.Second {
 		t.Errorf("a scrape without NATS took %v, want at most about %v", took, scrapeTimeout)
 	}
-	if got, _ := s.value("dingq_scrape_errors_total"); got < 1 {
+	if got, _ := s.Value("dingq_scrape_errors_total"); got < 1 {
 		t.Errorf("dingq_scrape_errors_total = %v without NATS", got)
 	}
-	if _, ok := s.value("dingq_dead_letters"); ok {
+	if _, ok := s.Value("dingq_dead_letters"); ok {
 		t.Error("dingq_dead_letters served without NATS")
 	}
-	if _, ok := s.value("dingq_jobs_total"); !ok {
+	if _, ok := s.Value("dingq_jobs_total"); !ok {
 		t.Error("the worker's own metrics are missing while NATS is down")
 	}
 }
@@ -205,7 +203,7 @@ func TestWithRegistryServesTheCallersRegistry(t *testing.T) {
 		{1, "app_requests_total", nil},
 		{1, "dingq_jobs_total", []string{"kind", "card", "outcome", "sent"}},
 	})
-	if names := append(s.names("go_"), s.names("process_")...); len(names) > 0 {
+	if names := append(s.Names("go_"), s.Names("process_")...); len(names) > 0 {
 		t.Errorf("metrics registered on the caller's registry add %v", names)
 	}
 	defer func() {
@@ -256,13 +254,8 @@ type fetchCounting struct {
 
 func (f fetchCounting) TokenFetches() int64 { return f.fetches }
 
-// scrape is one /metrics answer: the families' series.
-type scrape map[string][]series
-
-type series struct {
-	labels map[string]string
-	value  float64 // a counter's or gauge's value, a histogram's count
-}
+// scrape is one /metrics answer of the handler under test.
+type scrape struct{ metricstest.Scrape }
 
 // want is a value a scrape must hold: the sum of the series of name that carry labels.
 type want struct {
@@ -279,80 +272,14 @@ func scrapeHandler(t *testing.T, m *Metrics) scrape {
 	if rec.Code != http.StatusOK {
 		t.Fatalf("/metrics = %d: %s", rec.Code, rec.Body)
 	}
-	p := expfmt.NewTextParser(model.LegacyValidation)
-	families, err := p.TextToMetricFamilies(rec.Body)
-	if err != nil {
-		t.Fatalf("parse /metrics: %v", err)
-	}
-	s := scrape{}
-	for name, f := range families {
-		for _, m := range f.GetMetric() {
-			labels := map[string]string{}
-			for _, l := range m.GetLabel() {
-				labels[l.GetName()] = l.GetValue()
-			}
-			// Only the field of the family's type is set; the others read as zero.
-			v := m.GetCounter().GetValue() + m.GetGauge().GetValue() + m.GetUntyped().GetValue() +
-				float64(m.GetHistogram().GetSampleCount())
-			s[name] = append(s[name], series{labels: labels, value: v})
-		}
-	}
-	return s
-}
-
-// value sums the series of the family name that carry every label name and value of kv; ok is
-// false when there is none.
-func (s scrape) value(name string, kv ...string) (v float64, ok bool) {
-	for _, sr := range s[name] {
-		if sr.has(kv) {
-			v, ok = v+sr.value, true
-		}
-	}
-	return v, ok
-}
-
-// count is the number of series of the family name that carry every label of kv.
-func (s scrape) count(name string, kv ...string) int {
-	n := 0
-	for _, sr := range s[name] {
-		if sr.has(kv) {
-			n++
-		}
-	}
-	return n
-}
-
-func (s scrape) is(want float64, name string, kv ...string) bool {
-	v, ok := s.value(name, kv...)
-	return ok && v == want
+	return scrape{metricstest.Parse(t, rec.Body.String())}
 }
 
 func (s scrape) want(t *testing.T, wants []want) {
 	t.Helper()
 	for _, w := range wants {
-		if got, ok := s.value(w.name, w.labels...); !ok || got != w.value {
+		if got, ok := s.Value(w.name, w.labels...); !ok || got != w.value {
 			t.Errorf("%s%v = %v (found: %v), want %v", w.name, w.labels, got, ok, w.value)
 		}
 	}
-}
-
-// names lists the families whose names start with prefix, sorted.
-func (s scrape) names(prefix string) []string {
-	var names []string
-	for name := range s {
-		if strings.HasPrefix(name, prefix) {
-			names = append(names, name)
-		}
-	}
-	slices.Sort(names)
-	return names
-}
-
-func (sr series) has(kv []string) bool {
-	for i := 0; i+1 < len(kv); i += 2 {
-		if sr.labels[kv[i]] != kv[i+1] {
-			return false
-		}
-	}
-	return true
 }

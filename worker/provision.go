@@ -119,10 +119,10 @@ func storageHint(cfg Config, err error) string {
 	if !errors.As(err, &apiErr) || !strings.Contains(strings.ToLower(apiErr.Description), "insufficient") {
 		return ""
 	}
-	total := int64(len(cfg.apps()))*cfg.JobStreamMaxBytes + cfg.DeadStreamMaxBytes +
-		sentBucketMaxBytes + statusBucketMaxBytes + limitBucketMaxBytes + tokenBucketMaxBytes
-	return fmt.Sprintf(" (the streams and buckets reserve %d MiB per replica: DINGQ_JOBS_MAX_BYTES for each of %d job streams, DINGQ_DEAD_MAX_BYTES, and 529 MiB of buckets; lower those, or raise the JetStream max_file_store of the servers or the account)",
-		total>>20, len(cfg.apps()))
+	const buckets = sentBucketMaxBytes + statusBucketMaxBytes + limitBucketMaxBytes + tokenBucketMaxBytes
+	total := int64(len(cfg.apps()))*cfg.JobStreamMaxBytes + cfg.DeadStreamMaxBytes + buckets
+	return fmt.Sprintf(" (the streams and buckets reserve %d MiB per replica: DINGQ_JOBS_MAX_BYTES for each of %d job streams, DINGQ_DEAD_MAX_BYTES, and %d MiB of buckets; lower those, or raise the JetStream max_file_store of the servers or the account)",
+		total>>20, len(cfg.apps()), buckets>>20)
 }
 
 // apps lists the apps with a job stream: the default one ("") first.

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -267,24 +266,9 @@ func TestReadyzFollowsNATS(t *testing.T) {
 		t.Fatalf("send: %d %s", code, out)
 	}
 	waitFor(t, 20*time.Second, "the job sent after the repair", func() bool { return h.sb.DeliveryCount("after-repair") == 1 }, h.out)
-	if !strings.Contains(h.metrics(t, base), `dingq_reprovisioned_total{resource="consumer DINGQ_JOBS/dingq-worker-card"} 1`) {
+	if !strings.Contains(getMetrics(t, base+"/metrics").Text, `dingq_reprovisioned_total{resource="consumer DINGQ_JOBS/dingq-worker-card"} 1`) {
 		t.Errorf("/metrics does not count the consumer provisioned again")
 	}
-}
-
-// metrics returns the text of base's /metrics.
-func (h *harness) metrics(t *testing.T, base string) string {
-	t.Helper()
-	resp, err := http.Get(base + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
 }
 
 func TestSendRefusesInvalidJobsAndPublishesNothing(t *testing.T) {

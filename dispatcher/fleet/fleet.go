@@ -139,17 +139,23 @@ func New(cfg Config) (*Sender, error) {
 // job the worker should not have taken: rejected with the reason.
 func byApp(apps map[string]dispatcher.Sender) dispatcher.Sender {
 	return dispatcher.SenderFunc(func(ctx context.Context, job dispatcher.Job) error {
-		name := strings.ToLower(job.App)
-		if name == schema.DefaultApp {
-			name = ""
-		}
-		s, ok := apps[name]
+		s, ok := apps[appKey(job.App)]
 		if !ok {
 			return &dispatcher.Error{Decision: dispatcher.Reject, Code: dispatcher.CodeUnknownApp,
 				Message: fmt.Sprintf("no credentials for the app %q on the worker", job.App)}
 		}
 		return s.Send(ctx, job)
 	})
+}
+
+// appKey is the key of the app job names in [Config.Apps]: its name in lower case, and "" for
+// the default app.
+func appKey(name string) string {
+	name = strings.ToLower(name)
+	if name == schema.DefaultApp {
+		return ""
+	}
+	return name
 }
 
 // appSenders builds the senders of one app.
@@ -264,11 +270,7 @@ func targets(cfg Config) ratelimit.TargetFunc {
 			if cfg.RateAPI.Off() {
 				return ratelimit.Target{}, false
 			}
-			name := strings.ToLower(job.App)
-			if name == schema.DefaultApp {
-				name = ""
-			}
-			app, ok := cfg.Apps[name]
+			app, ok := cfg.Apps[appKey(job.App)]
 			if !ok || app.Key == "" {
 				return ratelimit.Target{}, false
 			}

@@ -8,10 +8,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/dingq/dingq/dispatcher/ratelimit"
-	"github.com/dingq/dingq/dispatcher/token"
 	"github.com/dingq/dingq/schema"
-	"github.com/dingq/dingq/worker/status"
 )
 
 // Resources are the JetStream resources a worker uses, as [Provision] leaves them.
@@ -38,15 +35,6 @@ type Queue struct {
 }
 
 func (r *Resources) sentRecord() sentRecord { return sentRecord{kv: r.Sent} }
-
-// Bucket sizes. A full bucket refuses writes: a full sent-record or status bucket loses records
-// (logged and counted), a full limit bucket defers sends until it has room.
-const (
-	sentBucketMaxBytes   = 256 << 20
-	statusBucketMaxBytes = 256 << 20
-	limitBucketMaxBytes  = 16 << 20
-	tokenBucketMaxBytes  = 1 << 20
-)
 
 // Provision creates or updates the job streams (one per app), the dead-letter stream, the
 // sent-record, rate-limit, token and status buckets, and the durable consumers that cfg describes.
@@ -84,26 +72,8 @@ func Provision(ctx context.Context, js jetstream.JetStream, cfg Config) (*Resour
 			res.Queues = append(res.Queues, Queue{App: app, Kind: k, Stream: sc.Name, Consumer: c})
 		}
 	}
-	sent := sentBucketConfig(cfg)
-	sent.MaxBytes = sentBucketMaxBytes
-	limits := ratelimit.BucketConfig(cfg.Names.LimitBucket(), cfg.Replicas)
-	limits.MaxBytes = limitBucketMaxBytes
-	tokens := token.SharedBucketConfig(cfg.Names.TokenBucket(), cfg.Replicas)
-	tokens.MaxBytes = tokenBucketMaxBytes
-	stat := status.BucketConfig(cfg.Names, cfg.SentTTL, cfg.Replicas)
-	stat.MaxBytes = statusBucketMaxBytes
-	buckets := []struct {
-		kv  *jetstream.KeyValue
-		cfg jetstream.KeyValueConfig
-	}{
-		{&res.Sent, sent},
-		{&res.Limits, limits},
-		{&res.Tokens, tokens},
-		// The status recorder only writes to it: it must exist before the first outcome.
-		{&res.Status, stat},
-	}
 	var err error
-	for _, b := range buckets {
+	for _, b := range bucketConfigs(cfg, &res) {
 		if *b.kv, err = js.CreateOrUpdateKeyValue(ctx, b.cfg); err != nil {
 			return nil, fmt.Errorf("provision key-value bucket %s: %w%s", b.cfg.Bucket, err, storageHint(cfg, err))
 		}
@@ -119,10 +89,9 @@ func storageHint(cfg Config, err error) string {
 	if !errors.As(err, &apiErr) || !strings.Contains(strings.ToLower(apiErr.Description), "insufficient") {
 		return ""
 	}
-	const buckets = sentBucketMaxBytes + statusBucketMaxBytes + limitBucketMaxBytes + tokenBucketMaxBytes
-	total := int64(len(cfg.apps()))*cfg.JobStreamMaxBytes + cfg.DeadStreamMaxBytes + buckets
+	total := int64(len(cfg.apps()))*cfg.JobStreamMaxBytes + cfg.DeadStreamMaxBytes + bucketsMaxBytes
 	return fmt.Sprintf(" (the streams and buckets reserve %d MiB per replica: DINGQ_JOBS_MAX_BYTES for each of %d job streams, DINGQ_DEAD_MAX_BYTES, and %d MiB of buckets; lower those, or raise the JetStream max_file_store of the servers or the account)",
-		total>>20, len(cfg.apps()), buckets>>20)
+		total>>20, len(cfg.apps()), bucketsMaxBytes>>20)
 }
 
 // apps lists the apps with a job stream: the default one ("") first.

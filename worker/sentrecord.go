@@ -65,15 +65,3 @@ func (r sentRecord) markSent(j job) error {
 		time.Sleep(delay)
 	}
 }
-
-// sentBucketConfig keeps one value per key for SentTTL.
-func sentBucketConfig(cfg Config) jetstream.KeyValueConfig {
-	return jetstream.KeyValueConfig{
-		Bucket:      cfg.Names.SentBucket(),
-		Description: "dingq: jobs sent, so a redelivery is not sent twice",
-		TTL:         cfg.SentTTL,
-		History:     1,
-		Storage:     jetstream.FileStorage,
-		Replicas:    cfg.Replicas,
-	}
-}

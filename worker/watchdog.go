@@ -97,7 +97,7 @@ func (w *Worker) missingResources(ctx context.Context) ([]string, error) {
 			missing = append(missing, "stream "+s)
 		}
 	}
-	for _, b := range []string{n.SentBucket(), n.LimitBucket(), n.TokenBucket(), n.StatusBucket()} {
+	for _, b := range bucketNames(w.cfg) {
 		if !have["KV_"+b] {
 			missing = append(missing, "bucket "+b)
 		}

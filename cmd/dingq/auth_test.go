@@ -22,6 +22,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/dingq/dingq/cmd/internal/config"
+	"github.com/dingq/dingq/cmd/internal/natsconn"
 	"github.com/dingq/dingq/worker/workertest"
 )
 
@@ -107,7 +108,7 @@ func TestClientAuthenticates(t *testing.T) {
 			url := startSecuredServer(t, c.server)
 			good, bad := securedConfig(t, url, c.good), securedConfig(t, url, c.bad)
 
-			nc, _, err := connectClient(good)
+			nc, _, err := natsconn.Client(good)
 			if err != nil {
 				t.Fatalf("connect with the right settings: %v", err)
 			}
@@ -119,7 +120,7 @@ func TestClientAuthenticates(t *testing.T) {
 			}
 			nc.Close()
 
-			nc, _, err = connectClient(bad)
+			nc, _, err = natsconn.Client(bad)
 			if err == nil {
 				nc.Close()
 				t.Fatal("connect with the wrong settings succeeded")
@@ -139,19 +140,19 @@ func TestServeAuthenticates(t *testing.T) {
 			logs := &workertest.LogBuffer{}
 			log := zerolog.New(logs)
 
-			conn, err := startNATS(context.Background(), good, log)
+			conn, err := natsconn.Start(context.Background(), good, log)
 			if err != nil {
 				t.Fatalf("connect with the right settings: %v", err)
 			}
-			conn.close()
+			conn.Stop()
 
 			// A refused credential ends the wait at once; a TLS failure is retried until the
 			// context ends, so the deadline is where that case stops.
 			ctx, cancel := context.WithTimeout(context.Background(), 2500*time.Millisecond)
 			defer cancel()
-			conn, err = startNATS(ctx, bad, log)
+			conn, err = natsconn.Start(ctx, bad, log)
 			if err == nil {
-				conn.close()
+				conn.Stop()
 				t.Fatal("connect with the wrong settings succeeded")
 			}
 			if c.wantHint != "TLS failed" && ctx.Err() != nil {

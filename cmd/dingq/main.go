@@ -16,6 +16,8 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"syscall"
+
+	"github.com/dingq/dingq/cmd/internal/natsconn"
 )
 
 const usage = `dingq delivers DingTalk send-jobs from NATS JetStream.
@@ -94,12 +96,13 @@ func run(ctx context.Context, args []string, std stdio) int {
 	}
 	err := cmd(ctx, args[1:], std)
 	var ue usageError
+	var se *natsconn.SettingsError
 	switch {
 	case err == nil:
 		return 0
 	case errors.Is(err, flag.ErrHelp):
 		return 0
-	case errors.As(err, &ue):
+	case errors.As(err, &ue), errors.As(err, &se):
 		fmt.Fprintf(std.err, "dingq %s: %v\n", args[0], err)
 		return 2
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/dingq/dingq/cmd/internal/config"
+	"github.com/dingq/dingq/cmd/internal/natsconn"
 	"github.com/dingq/dingq/dispatcher/sandbox"
 	"github.com/dingq/dingq/worker/workertest"
 )
@@ -54,11 +55,11 @@ func TestNATSOptionsRefuseUnusableFilesNamingTheVariable(t *testing.T) {
 			if err := cfg.Validate(); err != nil {
 				t.Fatalf("the files are readable, Validate should pass: %v", err)
 			}
-			_, err := natsOptions(cfg)
+			_, err := natsconn.Options(cfg)
 			if err == nil {
-				t.Fatal("natsOptions accepted an unusable file")
+				t.Fatal("Options accepted an unusable file")
 			}
-			if !errors.As(err, new(usageError)) {
+			if !errors.As(err, new(*natsconn.SettingsError)) {
 				t.Errorf("error %q is not a configuration mistake (exit code 2)", err)
 			}
 			for _, w := range c.want {
@@ -76,9 +77,9 @@ func TestNATSOptionsRefuseUnusableFilesNamingTheVariable(t *testing.T) {
 }
 
 func TestNATSOptionsNoneForAPlainConnection(t *testing.T) {
-	opts, err := natsOptions(config.Default())
+	opts, err := natsconn.Options(config.Default())
 	if err != nil || len(opts) != 0 {
-		t.Errorf("natsOptions(default) = %d options, %v; want none", len(opts), err)
+		t.Errorf("natsconn.Options(default) = %d options, %v; want none", len(opts), err)
 	}
 }
 
@@ -87,11 +88,11 @@ func TestEmbeddedServerWarnsThatSecuritySettingsAreIgnored(t *testing.T) {
 	cfg := config.Default()
 	cfg.NATSListen, cfg.DataDir, cfg.NATSToken = "127.0.0.1:0", t.TempDir(), token
 	logs := &workertest.LogBuffer{}
-	conn, err := startNATS(t.Context(), cfg, zerolog.New(logs))
+	conn, err := natsconn.Start(t.Context(), cfg, zerolog.New(logs))
 	if err != nil {
 		t.Fatal(err)
 	}
-	conn.close()
+	conn.Stop()
 	if !strings.Contains(logs.String(), "NATS authentication and TLS settings ignored") ||
 		!strings.Contains(logs.String(), "DINGQ_NATS_TOKEN") || strings.Contains(logs.String(), token) {
 		t.Errorf("logs:\n%s", logs)
@@ -184,11 +185,11 @@ func TestServeLogsPermissionViolations(t *testing.T) {
 	cfg := config.Default()
 	cfg.NATSURL, cfg.NATSUser, cfg.NATSPassword = url, "dingq", "pw-perm-1c2d"
 	logs := &workertest.LogBuffer{}
-	conn, err := startNATS(t.Context(), cfg, zerolog.New(logs))
+	conn, err := natsconn.Start(t.Context(), cfg, zerolog.New(logs))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.close()
+	defer conn.Stop()
 	if err := conn.Publish("dingq.dead.card", []byte("x")); err != nil {
 		t.Fatal(err)
 	}

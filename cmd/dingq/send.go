@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/dingq/dingq/cmd/internal/config"
+	"github.com/dingq/dingq/cmd/internal/natsconn"
 	"github.com/dingq/dingq/schema"
 	"github.com/dingq/dingq/schema/producer"
 )
@@ -85,7 +86,7 @@ func send(ctx context.Context, args []string, std stdio) error {
 		return usageError{fmt.Errorf("--id names one job, but %s holds %d", name, len(jobs))}
 	}
 
-	nc, js, err := connectClient(cfg)
+	nc, js, err := natsconn.Client(cfg)
 	if err != nil {
 		return err
 	}

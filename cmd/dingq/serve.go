@@ -9,6 +9,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/dingq/dingq/cmd/internal/config"
+	"github.com/dingq/dingq/cmd/internal/natsconn"
 	"github.com/dingq/dingq/dispatcher/sandbox"
 	"github.com/dingq/dingq/schema"
 	"github.com/dingq/dingq/worker"
@@ -69,11 +70,11 @@ Flags:
 	}
 	defer stopHTTP()
 
-	nc, err := startNATS(ctx, cfg, log)
+	nc, err := natsconn.Start(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
-	defer nc.close()
+	defer nc.Stop()
 	js, err := jetstream.New(nc.Conn)
 	if err != nil {
 		return err

@@ -14,6 +14,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/dingq/dingq/cmd/internal/config"
+	"github.com/dingq/dingq/cmd/internal/natsconn"
 	"github.com/dingq/dingq/schema"
 	"github.com/dingq/dingq/worker"
 	"github.com/dingq/dingq/worker/status"
@@ -31,7 +32,7 @@ func newStatusRecorder(js jetstream.JetStream, cfg config.Config, log zerolog.Lo
 	}
 	w := cfg.Worker()
 	rec, err := status.NewRecorder(js.Conn(), status.Config{
-		Names: w.Names, TTL: w.SentTTL, Replicas: w.Replicas, Logger: log.With().Str("component", "status").Logger()})
+		Names: w.Names, Logger: log.With().Str("component", "status").Logger()})
 	if err != nil {
 		log.Error().Err(err).Msg("delivery status disabled: no outcome events, dingq status reads pending")
 	}
@@ -108,7 +109,7 @@ func statusCmd(ctx context.Context, args []string, std stdio) error {
 		return usageError{err}
 	}
 
-	nc, js, err := connectClient(cfg)
+	nc, js, err := natsconn.Client(cfg)
 	if err != nil {
 		return err
 	}

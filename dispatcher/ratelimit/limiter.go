@@ -85,7 +85,9 @@ type Limiter struct {
 	targets map[string]*target
 }
 
-// New returns a limiter over the bucket kv (see [BucketConfig]).
+// New returns a limiter over the bucket kv, which holds one small entry per target and keeps the
+// latest value of each key only (the worker provisions it: worker.Provision). Its TTL must outlast
+// the furthest schedule a target reaches.
 func New(kv jetstream.KeyValue, cfg Config) (*Limiter, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
@@ -94,20 +96,6 @@ func New(kv jetstream.KeyValue, cfg Config) (*Limiter, error) {
 		return nil, errors.New("ratelimit: no key-value bucket")
 	}
 	return &Limiter{kv: kv, cfg: cfg.withDefaults(), targets: map[string]*target{}}, nil
-}
-
-// BucketConfig is the key-value bucket a [Limiter] keeps its state in: one small entry per target,
-// forgotten a day after its last use. A target's schedule must not reach further ahead than that
-// (at 20 a minute, a robot would need 28,800 queued jobs).
-func BucketConfig(name string, replicas int) jetstream.KeyValueConfig {
-	return jetstream.KeyValueConfig{
-		Bucket:      name,
-		Description: "dingq: each send target's next free turn and penalty, shared by the fleet",
-		History:     1,
-		TTL:         24 * time.Hour,
-		Storage:     jetstream.FileStorage,
-		Replicas:    max(replicas, 1),
-	}
 }
 
 // Wait blocks until a send to key may start under rate r, and returns nil. A turn further away

@@ -26,7 +26,7 @@ func newLimiter(t *testing.T, url string, cfg Config) (*Limiter, jetstream.KeyVa
 	js := jetStream(t, url)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	kv, err := js.CreateOrUpdateKeyValue(ctx, BucketConfig("TEST_LIMITS", 1))
+	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: "TEST_LIMITS", History: 1, TTL: time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,8 +18,8 @@
 //	shared := token.NewShared(kv, token.SharedKey("api", appKey), fetcher, token.SharedConfig{})
 //	tokens := token.NewCache(shared, token.CacheConfig{})
 //
-// The workers share a JetStream key-value bucket ([SharedBucketConfig]; schema's
-// Names.TokenBucket names it). Each app and token API has a key, "api." or "oapi." and a hash of
+// The workers share a JetStream key-value bucket (schema's Names.TokenBucket names it;
+// worker.Provision creates it, with a TTL past a token's 2 hours). Each app and token API has a key, "api." or "oapi." and a hash of
 // the app key ([SharedKey]), that holds the token with when it was fetched and when it expires.
 // When a cache needs a token, Shared reads that key and hands out the token if it has more than
 // RefreshBefore of its life left, by the cache's own rule. Otherwise one worker fetches: the one

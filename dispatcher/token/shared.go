@@ -83,7 +83,8 @@ var (
 )
 
 // NewShared returns a fetcher that shares the tokens of f under key (see [SharedKey]) in the
-// bucket kv (see [SharedBucketConfig]). kv and f must not be nil.
+// bucket kv, which keeps the latest value of each key only. The bucket holds live access tokens:
+// give it the access rules of the app secret. kv and f must not be nil.
 func NewShared(kv jetstream.KeyValue, key string, f Fetcher, cfg SharedConfig) *Shared {
 	var id [8]byte
 	_, _ = rand.Read(id[:]) // crypto/rand.Read never fails
@@ -104,21 +105,6 @@ func NewShared(kv jetstream.KeyValue, key string, f Fetcher, cfg SharedConfig) *
 func SharedKey(api, appKey string) string {
 	sum := sha256.Sum256([]byte(appKey))
 	return api + "." + hex.EncodeToString(sum[:8])
-}
-
-// SharedBucketConfig is the key-value bucket named name that [Shared] keeps tokens in, with
-// replicas replicas (at least 1): the latest value of each key only, on file so that it outlives
-// a NATS restart, each value removed 3 hours after it was written, past a token's 2 hours. The
-// bucket holds live access tokens: give it the access rules of the app secret.
-func SharedBucketConfig(name string, replicas int) jetstream.KeyValueConfig {
-	return jetstream.KeyValueConfig{
-		Bucket:      name,
-		Description: "dingq: DingTalk access tokens shared by the workers; secrets, restrict access",
-		History:     1,
-		TTL:         3 * time.Hour,
-		Storage:     jetstream.FileStorage,
-		Replicas:    max(replicas, 1),
-	}
 }
 
 // sharedEntry is the shared token as stored: the token, when its fetch began and when it expires,

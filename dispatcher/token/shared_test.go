@@ -89,7 +89,7 @@ func newFleet(t *testing.T, tokenURL string) *fleet {
 	srv, nc, js := workertest.StartNATS(t, workertest.ConnOptions(nats.Timeout(waitLimit)))
 	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
 	defer cancel()
-	kv, err := js.CreateOrUpdateKeyValue(ctx, token.SharedBucketConfig(testBucket, 1))
+	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: testBucket, History: 1, TTL: 3 * time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -474,14 +474,6 @@ func TestSharedKey(t *testing.T) {
 	}
 	if again := token.SharedKey("api", appKey); again != key {
 		t.Errorf("SharedKey is not stable: %q, then %q", key, again)
-	}
-}
-
-func TestSharedBucketConfig(t *testing.T) {
-	c := token.SharedBucketConfig("DINGQ_TOKENS", 0)
-	if c.Bucket != "DINGQ_TOKENS" || c.History != 1 || c.Storage != jetstream.FileStorage || c.Replicas != 1 ||
-		c.TTL <= 2*time.Hour || c.TTL > 4*time.Hour {
-		t.Errorf("SharedBucketConfig = %+v", c)
 	}
 }
 

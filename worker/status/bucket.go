@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -16,19 +15,6 @@ import (
 // ErrNoBucket is returned by [Lookup] when the status bucket does not exist: no worker has
 // recorded an outcome yet with this subject prefix.
 var ErrNoBucket = errors.New("the status bucket does not exist: no worker has recorded an outcome yet")
-
-// BucketConfig keeps the latest record per key for ttl (a record older than that is gone, and its
-// job reads as pending), on file storage.
-func BucketConfig(names schema.Names, ttl time.Duration, replicas int) jetstream.KeyValueConfig {
-	return jetstream.KeyValueConfig{
-		Bucket:      names.StatusBucket(),
-		Description: "dingq: each job's final outcome, for dingq status",
-		TTL:         ttl,
-		History:     1,
-		Storage:     jetstream.FileStorage,
-		Replicas:    max(replicas, 1),
-	}
-}
 
 // Lookup returns the records of job id under each of kinds, latest first; none when no final
 // outcome is recorded. A job id published again has one record per kind: the latest outcome.

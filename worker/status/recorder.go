@@ -18,7 +18,6 @@ import (
 
 // Defaults of [Config].
 const (
-	DefaultTTL         = 24 * time.Hour
 	DefaultBuffer      = 4096
 	DefaultMaxInFlight = 4096
 )
@@ -35,11 +34,6 @@ const (
 type Config struct {
 	// Names derives the event subjects and the bucket's name. Default prefix "dingq".
 	Names schema.Names
-	// TTL is how long the bucket keeps a record, when [Recorder.EnsureBucket] creates it.
-	// Default 24 h (`dingq serve` passes DINGQ_SENT_TTL).
-	TTL time.Duration
-	// Replicas of the bucket, when [Recorder.EnsureBucket] creates it. Default 1.
-	Replicas int
 	// Buffer is how many records may wait to be published; a record beyond it is dropped and
 	// counted. Default 4096.
 	Buffer int
@@ -52,9 +46,6 @@ type Config struct {
 }
 
 func (c Config) withDefaults() Config {
-	if c.TTL <= 0 {
-		c.TTL = DefaultTTL
-	}
 	if c.Buffer <= 0 {
 		c.Buffer = DefaultBuffer
 	}
@@ -76,8 +67,7 @@ type Stats struct {
 // stopping.
 //
 // It does not create the bucket, and never holds a write back for want of having seen it: the
-// worker provisions the bucket at start (worker.Provision, with [BucketConfig]), or a standalone
-// user calls [Recorder.EnsureBucket]. Each write is simply published to the bucket's subject, so
+// worker provisions the bucket at start, with every other bucket (worker.Provision). Each write is simply published to the bucket's subject, so
 // it is stored as soon as the bucket exists, however late that is; a write made while there is
 // none (no JetStream, a cluster still electing its leaders, a NATS user that may not write) fails,
 // is counted and warned about, and the event is published all the same. An earlier recorder
@@ -115,17 +105,6 @@ func NewRecorder(nc *nats.Conn, cfg Config) (*Recorder, error) {
 	}
 	r.js = js
 	return r, nil
-}
-
-// EnsureBucket creates the status bucket, or updates it to the configured TTL and replicas, for a
-// Recorder used without a worker. A worker's recorder does not need it: the worker provisions the
-// bucket at start. Records do not wait for it either way.
-func (r *Recorder) EnsureBucket(ctx context.Context) error {
-	bc := BucketConfig(r.cfg.Names, r.cfg.TTL, r.cfg.Replicas)
-	if _, err := r.js.CreateOrUpdateKeyValue(ctx, bc); err != nil {
-		return fmt.Errorf("provision the status bucket %s: %w", bc.Bucket, err)
-	}
-	return nil
 }
 
 // Record hands rec over to be published and kept. It never blocks: when the buffer is full, rec

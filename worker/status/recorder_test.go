@@ -53,11 +53,11 @@ func TestRecorderPublishesEventsAndKeepsTheLatestRecord(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := status.NewRecorder(nc, status.Config{Names: names, TTL: time.Hour})
+	r, err := status.NewRecorder(nc, status.Config{Names: names})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := r.EnsureBucket(context.Background()); err != nil {
+	if _, err := js.CreateKeyValue(context.Background(), bucket(names)); err != nil {
 		t.Fatal(err)
 	}
 	at := time.Date(2026, 11, 22, 10, 0, 0, 123e6, time.FixedZone("CST", 8*3600))
@@ -191,7 +191,7 @@ func TestRecorderStoresRecordsOnceSomeoneElseCreatesTheBucket(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if _, err := js.CreateKeyValue(ctx, status.BucketConfig(names, time.Hour, 1)); err != nil {
+	if _, err := js.CreateKeyValue(ctx, bucket(names)); err != nil {
 		t.Fatal(err)
 	}
 	r.Record(status.Record{JobID: "in-time", Kind: "card", Outcome: status.OutcomeSent, Attempts: 1, At: at, StreamSeq: 3})
@@ -216,4 +216,9 @@ func equal(got, want map[string]any) bool {
 		}
 	}
 	return true
+}
+
+// bucket is a status bucket as the worker provisions it, as far as records care.
+func bucket(names schema.Names) jetstream.KeyValueConfig {
+	return jetstream.KeyValueConfig{Bucket: names.StatusBucket(), History: 1, TTL: time.Hour}
 }

@@ -1,15 +1,12 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -78,9 +75,9 @@ func send(ctx context.Context, args []string, std stdio) error {
 	}
 	defer input.Close()
 
-	jobs, err := readJobs(input, name, kind)
+	jobs, err := producer.Read(input, kind)
 	if err != nil {
-		return err
+		return fmt.Errorf("%s: nothing was published: %w", name, err)
 	}
 	if *id != "" && len(jobs) != 1 {
 		return usageError{fmt.Errorf("--id names one job, but %s holds %d", name, len(jobs))}
@@ -114,80 +111,6 @@ func openInput(args []string, stdin io.Reader) (io.ReadCloser, string, error) {
 	return f, args[0], nil
 }
 
-// inputJob is one job of the input, and where it is.
-type inputJob struct {
-	body []byte
-	n    int // its position in the input, from 1
-	line int // the line it starts on, from 1
-	last int // the line it ends on
-}
-
-// readJobs decodes every JSON value of r and validates each as a job of kind. Invalid jobs are
-// reported together (up to maxListedErrors), by position.
-func readJobs(r io.Reader, name string, kind schema.Kind) ([]inputJob, error) {
-	v, err := schema.NewValidator(schema.ValidatorConfig{})
-	if err != nil {
-		return nil, err
-	}
-	lines := &lineCounter{r: r, line: 1}
-	dec := json.NewDecoder(lines)
-	var jobs []inputJob
-	var errs []error
-	invalid := 0
-	for n := 1; ; n++ {
-		var raw json.RawMessage
-		if err := dec.Decode(&raw); err == io.EOF {
-			break
-		} else if err != nil {
-			return nil, fmt.Errorf("%s: job %d is not JSON: %v; nothing was published", name, n, err)
-		}
-		end := dec.InputOffset()
-		first := lines.lineAt(end - int64(len(raw)))
-		last := lines.lineAt(end)
-		var body bytes.Buffer
-		_ = json.Compact(&body, raw)
-		if err := v.Validate(kind, body.Bytes()); err != nil {
-			invalid++
-			if invalid <= maxListedErrors {
-				errs = append(errs, fmt.Errorf("job %d (%s): %w", n, schema.JobID(kind, "", body.Bytes()), err))
-			}
-			continue
-		}
-		jobs = append(jobs, inputJob{body: body.Bytes(), n: n, line: first, last: last})
-	}
-	if invalid > 0 {
-		return nil, fmt.Errorf("%s: %d invalid %s job(s); nothing was published:\n%w", name, invalid, kind, errors.Join(errs...))
-	}
-	if len(jobs) == 0 {
-		return nil, fmt.Errorf("%s holds no job", name)
-	}
-	return jobs, nil
-}
-
-// lineCounter reads r and keeps the bytes read that are not yet counted, so that the line at an
-// offset the JSON decoder reports can be told.
-type lineCounter struct {
-	r    io.Reader
-	buf  []byte // the input from offset base on, as far as read
-	base int64
-	line int // the line at offset base, from 1
-}
-
-func (l *lineCounter) Read(p []byte) (int, error) {
-	n, err := l.r.Read(p)
-	l.buf = append(l.buf, p[:n]...)
-	return n, err
-}
-
-// lineAt returns the line of offset off, which is no earlier than the last one asked about and
-// not past what was read.
-func (l *lineCounter) lineAt(off int64) int {
-	k := int(off - l.base)
-	l.line += bytes.Count(l.buf[:k], []byte{'\n'})
-	l.buf, l.base = l.buf[k:], off
-	return l.line
-}
-
 // publishJobs publishes jobs with schema/producer, as every dingq publisher does (see
 // [producer.Producer.PublishBatch]): each with its job id as Nats-Msg-Id, --id or derived from
 // the body. A duplicate (JetStream already had the id) is reported, not hidden. Progress is shown
@@ -197,16 +120,16 @@ func (l *lineCounter) lineAt(off int64) int {
 // job and says which job, at which line of the input, was refused first, how many were queued
 // before it and, exactly, which lines were not queued (those already in flight may be refused
 // too, or land if workers made room meanwhile).
-func publishJobs(ctx context.Context, p *producer.Producer, kind schema.Kind, subject, name string, inputs []inputJob, opts []producer.PublishOption, std stdio) error {
+func publishJobs(ctx context.Context, p *producer.Producer, kind schema.Kind, subject, name string, inputs []producer.Entry, opts []producer.PublishOption, std stdio) error {
 	jobs := make([]producer.Job, len(inputs))
 	for i, in := range inputs {
-		jobs[i] = producer.Job{Kind: kind, Body: in.body}
+		jobs[i] = in.Job
 	}
 	var (
 		published, dups int
 		failed          []error
-		notQueued       []inputJob // in input order, once sorted
-		full            error      // the first refusal of a full stream
+		notQueued       []producer.Entry // in input order, once sorted
+		full            error            // the first refusal of a full stream
 		fullAt          int
 		queuedBefore    int // jobs queued before the first refusal
 		lastReport      = time.Now()
@@ -248,10 +171,10 @@ func publishJobs(ctx context.Context, p *producer.Producer, kind schema.Kind, su
 		if len(jobs) == 1 {
 			return full
 		}
-		slices.SortFunc(notQueued, func(a, b inputJob) int { return a.n - b.n })
+		slices.SortFunc(notQueued, func(a, b producer.Entry) int { return a.N - b.N })
 		in := inputs[fullAt]
 		err := fmt.Errorf("%s line %d (job %d of %d, id %s): %w\n%d job(s) queued before it; not queued: %s (%d job(s)): send them again once the stream has room",
-			name, in.line, in.n, len(jobs), schema.JobID(kind, "", in.body), errors.Unwrap(full), queuedBefore, lineRanges(notQueued), len(notQueued))
+			name, in.Line, in.N, len(jobs), schema.JobID(kind, "", in.Body), errors.Unwrap(full), queuedBefore, producer.Lines(notQueued), len(notQueued))
 		if len(failed) > 0 {
 			err = fmt.Errorf("%w\n%w", err, errors.Join(failed[:min(len(failed), maxListedErrors)]...))
 		}
@@ -261,27 +184,4 @@ func publishJobs(ctx context.Context, p *producer.Producer, kind schema.Kind, su
 		return fmt.Errorf("%d of %d jobs not published:\n%w", len(failed), len(jobs), errors.Join(failed[:min(len(failed), maxListedErrors)]...))
 	}
 	return nil
-}
-
-// lineRanges names the lines of jobs, which are in input order: "line 5", "lines 5-9, 12-14".
-func lineRanges(jobs []inputJob) string {
-	var ranges []string
-	for i := 0; i < len(jobs); {
-		j := i
-		for j+1 < len(jobs) && jobs[j+1].n == jobs[j].n+1 {
-			j++
-		}
-		r := strconv.Itoa(jobs[i].line)
-		if jobs[j].last != jobs[i].line {
-			r += "-" + strconv.Itoa(jobs[j].last)
-		}
-		if len(ranges) == 0 || ranges[len(ranges)-1] != r { // two jobs of one line
-			ranges = append(ranges, r)
-		}
-		i = j + 1
-	}
-	if len(ranges) == 1 && !strings.Contains(ranges[0], "-") {
-		return "line " + ranges[0]
-	}
-	return "lines " + strings.Join(ranges, ", ")
 }

@@ -126,24 +126,3 @@ func TestSendOneJobToAFullJobStream(t *testing.T) {
 		t.Errorf("the job stream holds %q, want nothing", got)
 	}
 }
-
-func TestSendLineRanges(t *testing.T) {
-	job := func(n, line, last int) inputJob { return inputJob{n: n, line: line, last: last} }
-	cases := []struct {
-		jobs []inputJob
-		want string
-	}{
-		{[]inputJob{job(4, 4, 4)}, "line 4"},
-		{[]inputJob{job(4, 5, 7)}, "lines 5-7"},
-		{[]inputJob{job(4, 4, 4), job(5, 5, 5), job(6, 6, 6)}, "lines 4-6"},
-		{[]inputJob{job(2, 2, 2), job(4, 4, 4), job(5, 6, 9)}, "lines 2, 4-9"},
-		// Two jobs on one line.
-		{[]inputJob{job(1, 1, 1), job(2, 1, 1)}, "line 1"},
-		{[]inputJob{job(1, 1, 1), job(3, 1, 1), job(5, 2, 2)}, "lines 1, 2"},
-	}
-	for _, c := range cases {
-		if got := lineRanges(c.jobs); got != c.want {
-			t.Errorf("lineRanges(%v) = %q, want %q", c.jobs, got, c.want)
-		}
-	}
-}

@@ -96,7 +96,12 @@ Flags:
 	}
 	w, err := worker.New(js, cfg.Worker(), worker.Deps{
 		Sender: m.WrapSender(sender), Resources: res,
-		OnOutcome: func(o worker.Outcome) { m.Outcome(o); st.outcome(o) },
+		OnOutcome: func(o worker.Outcome) {
+			m.Outcome(o)
+			if st != nil {
+				st.Observe(o)
+			}
+		},
 		OnRepair:  m.Repair,
 		Validator: validator, Logger: log})
 	if err != nil {
@@ -117,7 +122,10 @@ Flags:
 	// The outcomes of the last sends, and the acks and naks, before the connection closes. What
 	// cannot be flushed without NATS is said once: jobs whose acks are lost come back after the ack
 	// wait, and jobs whose outcomes are lost read pending.
-	records := st.flush(nc.Conn)
+	records := 0
+	if st != nil {
+		records = st.Stop(5 * time.Second)
+	}
 	flushed := nc.IsConnected() && nc.FlushTimeout(5*time.Second) == nil
 	buffered, _ := nc.Buffered()
 	switch {

@@ -9,59 +9,29 @@ import (
 	"strings"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
 
 	"github.com/dingq/dingq/cmd/internal/config"
 	"github.com/dingq/dingq/cmd/internal/natsconn"
 	"github.com/dingq/dingq/schema"
-	"github.com/dingq/dingq/worker"
 	"github.com/dingq/dingq/worker/status"
 )
 
-// statusRecorder publishes each job's final outcome as an event on <prefix>.events.<kind>.<outcome>
-// and keeps it, for DINGQ_SENT_TTL, in the status bucket that `dingq status` reads.
-type statusRecorder struct {
-	rec *status.Recorder // nil when it could not be built: no status, delivery goes on
-}
-
-func newStatusRecorder(js jetstream.JetStream, cfg config.Config, log zerolog.Logger) *statusRecorder {
+// newStatusRecorder returns the recorder of each job's final outcome, as an event on
+// <prefix>.events.<kind>.<outcome> and, for DINGQ_SENT_TTL, in the status bucket that `dingq
+// status` reads; nil when DINGQ_STATUS is off, or when it cannot be built (delivery goes on).
+func newStatusRecorder(js jetstream.JetStream, cfg config.Config, log zerolog.Logger) *status.Recorder {
 	if cfg.Status == "off" {
-		return &statusRecorder{}
+		return nil
 	}
-	w := cfg.Worker()
 	rec, err := status.NewRecorder(js.Conn(), status.Config{
-		Names: w.Names, Logger: log.With().Str("component", "status").Logger()})
+		Names: cfg.Worker().Names, Logger: log.With().Str("component", "status").Logger()})
 	if err != nil {
 		log.Error().Err(err).Msg("delivery status disabled: no outcome events, dingq status reads pending")
+		return nil
 	}
-	return &statusRecorder{rec: rec}
-}
-
-// flush waits a little for the records still queued to be published and stored, so that a
-// stopping worker does not drop the outcomes of its last sends, and returns how many are not. While
-// NATS is unreachable (nc not connected) it does not wait: nothing could be stored, and a stopping
-// worker must not be held up for that.
-func (s *statusRecorder) flush(nc *nats.Conn) int {
-	if s.rec == nil {
-		return 0
-	}
-	if nc.IsConnected() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = s.rec.Flush(ctx)
-	}
-	return s.rec.Unflushed()
-}
-
-// outcome records o if it is final. It never blocks the worker.
-func (s *statusRecorder) outcome(o worker.Outcome) {
-	if s.rec == nil || !o.Final() {
-		return
-	}
-	s.rec.Record(status.Record{JobID: o.JobID, Kind: o.Kind, Outcome: o.Result, Code: o.Code,
-		HTTPStatus: o.HTTPStatus, Attempts: o.Attempt, At: o.At, StreamSeq: o.StreamSeq})
+	return rec
 }
 
 const statusUsage = `Usage: dingq status [flags] <job-id>

@@ -8,13 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
-	"github.com/rs/zerolog"
-
-	"github.com/dingq/dingq/cmd/internal/config"
 	"github.com/dingq/dingq/dispatcher/sandbox"
-	"github.com/dingq/dingq/worker"
-	"github.com/dingq/dingq/worker/workertest"
 )
 
 // promptExit is how long an idle `dingq serve` may take to exit after SIGTERM: it is asked to exit
@@ -153,25 +147,5 @@ func assertOneWarningAfterStopping(t *testing.T, p *process) {
 	}
 	if !stopping {
 		t.Errorf("no \"worker stopping\":\n%s", p.out)
-	}
-}
-
-// A stopping worker's status flush does not wait for NATS while it is away, and counts the records
-// it leaves unstored for the one warning.
-func TestStatusFlushDoesNotWaitWhileNATSIsDown(t *testing.T) {
-	srv, nc, js := workertest.StartNATS(t, workertest.ConnOptions(nats.MaxReconnects(-1), nats.ReconnectWait(100*time.Millisecond)))
-	out := &workertest.LogBuffer{}
-	st := newStatusRecorder(js, config.Default(), zerolog.New(out))
-	srv.Shutdown()
-	waitFor(t, 10*time.Second, "the connection lost", func() bool { return !nc.IsConnected() }, out)
-
-	st.outcome(worker.Outcome{Kind: "card", JobID: "late", Result: worker.ResultSent, Attempt: 1, At: time.Now()})
-	start := time.Now()
-	records := st.flush(nc)
-	if took := time.Since(start); took > 2*time.Second { // it waited 5 s before
-		t.Errorf("flush took %v with NATS down, want no wait", took)
-	}
-	if records != 1 {
-		t.Errorf("flush left %d records unflushed, want the 1 recorded", records)
 	}
 }

@@ -27,5 +27,8 @@
 //		// JetStream already had this job id within its duplicate window and dropped this copy
 //	}
 //
+// [Read] reads a file of jobs (one JSON job per line, as `dingq send` takes) with each job's
+// position, for [Producer.PublishBatch]; [Lines] names the lines of those a full stream refused.
+//
 // The workers create the streams (see worker.Provision); a Producer only publishes.
 package producer

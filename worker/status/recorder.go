@@ -14,6 +14,7 @@ import (
 
 	"github.com/dingq/dingq/dispatcher/kv"
 	"github.com/dingq/dingq/schema"
+	"github.com/dingq/dingq/worker"
 )
 
 // Defaults of [Config].
@@ -152,6 +153,29 @@ func (r *Recorder) Flush(ctx context.Context) error {
 		return ctx.Err()
 	}
 	return r.nc.FlushWithContext(ctx)
+}
+
+// Observe records o, a worker's outcome, if it is final (sent or dead-lettered): pass it to
+// worker.Deps.OnOutcome. It never blocks the worker.
+func (r *Recorder) Observe(o worker.Outcome) {
+	if !o.Final() {
+		return
+	}
+	r.Record(Record{JobID: o.JobID, Kind: o.Kind, Outcome: o.Result, Code: o.Code,
+		HTTPStatus: o.HTTPStatus, Attempts: o.Attempt, At: o.At, StreamSeq: o.StreamSeq})
+}
+
+// Stop waits up to timeout for the records still queued to be published and stored, so that a
+// stopping worker keeps the outcomes of its last sends, and returns how many are not. While NATS
+// is unreachable it does not wait: nothing could be stored, and a stopping worker must not be
+// held up for that.
+func (r *Recorder) Stop(timeout time.Duration) int {
+	if r.nc.IsConnected() {
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		defer cancel()
+		_ = r.Flush(ctx)
+	}
+	return r.Unflushed()
 }
 
 // Unflushed returns how many records handed over are not yet published, or whose bucket write

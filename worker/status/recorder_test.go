@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/dingq/dingq/schema"
+	"github.com/dingq/dingq/worker"
 	"github.com/dingq/dingq/worker/status"
 	"github.com/dingq/dingq/worker/workertest"
 )
@@ -221,4 +222,33 @@ func equal(got, want map[string]any) bool {
 // bucket is a status bucket as the worker provisions it, as far as records care.
 func bucket(names schema.Names) jetstream.KeyValueConfig {
 	return jetstream.KeyValueConfig{Bucket: names.StatusBucket(), History: 1, TTL: time.Hour}
+}
+
+// A stopping worker's recorder does not wait for NATS while it is away, and counts the records
+// it leaves unstored for the worker's one warning. Only final outcomes are records.
+func TestStopDoesNotWaitWhileNATSIsDown(t *testing.T) {
+	srv, nc, _ := workertest.StartNATS(t, workertest.ConnOptions(nats.MaxReconnects(-1), nats.ReconnectWait(100*time.Millisecond)))
+	r, err := status.NewRecorder(nc, status.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Shutdown()
+	workertest.WaitFor(t, 10*time.Second, "the connection lost", func() bool { return !nc.IsConnected() })
+
+	r.Observe(worker.Outcome{Kind: "card", JobID: "late", Result: worker.ResultSent, Attempt: 1, At: time.Now()})
+	r.Observe(worker.Outcome{Kind: "card", JobID: "busy", Result: worker.ResultRetried, Attempt: 1, At: time.Now()})
+	left := make(chan int, 1)
+	go func() { left <- r.Stop(time.Hour) }()
+	var records int
+	workertest.WaitFor(t, 10*time.Second, "Stop to return without waiting for NATS", func() bool {
+		select {
+		case records = <-left:
+			return true
+		default:
+			return false
+		}
+	})
+	if records != 1 {
+		t.Errorf("Stop left %d records unflushed, want the 1 final outcome", records)
+	}
 }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/dustin/go-humanize"
 )
 
 // report is every measurement of a benchmark run, in the order taken, and how to print them.
@@ -103,8 +105,8 @@ func (r *report) row(name string, m *measurement) string {
 		name,
 		m.spec.side,
 		fmt.Sprintf("%d × %d", m.spec.workers, m.spec.concurrency),
-		thousands(m.spec.load.n),
-		thousands(int(m.rate + 0.5)),
+		humanize.Comma(int64(m.spec.load.n)),
+		humanize.Comma(int64(int(m.rate + 0.5))),
 		ratio,
 		ms(m.e2s[0]),
 		ms(m.e2s[1]),
@@ -128,18 +130,18 @@ func (m *measurement) finalState() string {
 		if c.sent+c.dead != n {
 			verdict = "MISMATCH"
 		}
-		s = fmt.Sprintf("%s sent + %s dead = %s: %s", thousands(c.sent), thousands(c.dead), thousands(c.sent+c.dead), verdict)
+		s = fmt.Sprintf("%s sent + %s dead = %s: %s", humanize.Comma(int64(c.sent)), humanize.Comma(int64(c.dead)), humanize.Comma(int64(c.sent+c.dead)), verdict)
 	} else {
-		s = fmt.Sprintf("%s sent, %s acked unsent", thousands(c.sent), thousands(c.settled-c.sent))
+		s = fmt.Sprintf("%s sent, %s acked unsent", humanize.Comma(int64(c.sent)), humanize.Comma(int64(c.settled-c.sent)))
 	}
 	if c.duplicates > 0 {
-		s += fmt.Sprintf(", %s sent twice", thousands(c.duplicates))
+		s += fmt.Sprintf(", %s sent twice", humanize.Comma(int64(c.duplicates)))
 	}
 	if c.throttled > 0 {
-		s += fmt.Sprintf(", %s throttled", thousands(c.throttled))
+		s += fmt.Sprintf(", %s throttled", humanize.Comma(int64(c.throttled)))
 	}
 	if c.strays > 0 {
-		s += fmt.Sprintf(", %s unknown requests", thousands(c.strays))
+		s += fmt.Sprintf(", %s unknown requests", humanize.Comma(int64(c.strays)))
 	}
 	if !c.sandboxOK {
 		s += ", sandbox count differs"
@@ -163,7 +165,7 @@ func (r *report) targets() []string {
 		}
 		got := d.rate / c.rate
 		out = append(out, fmt.Sprintf("%s **%s**: dingq %.2f × the ceiling's jobs/s (%s vs %s; target >= %.1f)",
-			verdict(got >= want), sc, got, thousands(int(d.rate)), thousands(int(c.rate)), want))
+			verdict(got >= want), sc, got, humanize.Comma(int64(int(d.rate))), humanize.Comma(int64(int(c.rate))), want))
 	}
 	ratioTarget(scOverhead, 0.8)
 	if d, c := r.find(scLimitsUp, sideDingq, 1), r.find(scOverhead, sideCeiling, 1); d != nil && c != nil && c.rate > 0 {
@@ -187,12 +189,12 @@ func (r *report) targets() []string {
 	if s := r.storm; s != nil {
 		rss := float64(s.peakRSS) / 1024
 		out = append(out, fmt.Sprintf("%s **storm**: cards sent within %s at p99 of their publish while %s alerts wait for one robot (target < 1 s); robot posted %d times with %d 410100 answers (target 0); worker peak RSS %.1f MiB with %s deferred (target < 64 MiB)",
-			verdict(s.cardP[1] < time.Second && s.robotThrottled == 0 && rss < 64), ms(s.cardP[1]), thousands(s.alerts), s.robotSent, s.robotThrottled, rss, thousands(s.total)))
+			verdict(s.cardP[1] < time.Second && s.robotThrottled == 0 && rss < 64), ms(s.cardP[1]), humanize.Comma(int64(s.alerts)), s.robotSent, s.robotThrottled, rss, humanize.Comma(int64(s.total))))
 	}
 	if d := r.find(scBacklog, sideDingq, 1); d != nil {
 		rss := float64(d.maxRSS) / 1024
 		out = append(out, fmt.Sprintf("%s **backlog**: dingq's peak RSS %.1f MiB draining %s queued jobs (target <= 64 MiB)",
-			verdict(rss <= 64), rss, thousands(d.spec.load.n)))
+			verdict(rss <= 64), rss, humanize.Comma(int64(d.spec.load.n))))
 	}
 	d1, d2 := r.find(scScaleOut, sideDingq, 1), r.find(scScaleOut, sideDingq, 2)
 	if d1 != nil && d2 != nil && d1.rate > 0 {
@@ -206,8 +208,8 @@ func (r *report) targets() []string {
 	if d := r.find(scMixed, sideDingq, 1); d != nil {
 		c := d.counts
 		out = append(out, fmt.Sprintf("%s **mixed**: delivered %s + dead-lettered %s = %s of %s published (expected %s rejected)",
-			verdict(c.sent+c.dead == d.spec.load.n), thousands(c.sent), thousands(c.dead), thousands(c.sent+c.dead),
-			thousands(d.spec.load.n), thousands(d.spec.load.rejects())))
+			verdict(c.sent+c.dead == d.spec.load.n), humanize.Comma(int64(c.sent)), humanize.Comma(int64(c.dead)), humanize.Comma(int64(c.sent+c.dead)),
+			humanize.Comma(int64(d.spec.load.n)), humanize.Comma(int64(d.spec.load.rejects()))))
 	}
 	return out
 }
@@ -232,16 +234,4 @@ func ms(d time.Duration) string {
 		return fmt.Sprintf("%.1f ms", v)
 	}
 	return fmt.Sprintf("%.2f ms", v)
-}
-
-// thousands formats n with comma separators.
-func thousands(n int) string {
-	s := fmt.Sprint(n)
-	if n < 0 {
-		return "-" + thousands(-n)
-	}
-	for i := len(s) - 3; i > 0; i -= 3 {
-		s = s[:i] + "," + s[i:]
-	}
-	return s
 }

@@ -6,13 +6,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
 
 	"github.com/dingq/dingq/cmd/internal/config"
+	"github.com/dingq/dingq/cmd/internal/natsconn"
 	"github.com/dingq/dingq/schema"
 	"github.com/dingq/dingq/worker/deadletters"
 )
@@ -90,11 +89,10 @@ type dlqOptions struct {
 // in the environment, or a yes: key in a shared configuration file, must not confirm a purge
 // behind the operator's back, nor a stray kind: narrow every listing.
 type dlqFlags struct {
-	json                bool
-	kind, reason, code  string
-	since, until, limit string
-	all, dryRun, yes    bool
-	reveal              bool
+	json             bool
+	spec             deadletters.FilterSpec
+	all, dryRun, yes bool
+	reveal           bool
 }
 
 // dlqTakes says which flag groups a subcommand takes beside the connection settings and --json.
@@ -107,12 +105,12 @@ type dlqTakes struct {
 func (v *dlqFlags) define(fs *flag.FlagSet, which dlqTakes) {
 	fs.BoolVar(&v.json, "json", false, "print JSON, one object per line")
 	if which.filters {
-		fs.StringVar(&v.kind, "kind", "", "only this kind: card, crossdomain or robot")
-		fs.StringVar(&v.reason, "reason", "", "only this reason: rejected, exhausted or invalid")
-		fs.StringVar(&v.code, "code", "", "only this error code (chatbotNotInstall, 40035, invalid_field, ...)")
-		fs.StringVar(&v.since, "since", "", "only jobs that failed at or after this: a duration back from now (90m, 1h, 2d), an RFC 3339 time or a date")
-		fs.StringVar(&v.until, "until", "", "only jobs that failed before this: a duration back from now, an RFC 3339 time or a date")
-		fs.StringVar(&v.limit, "limit", "", "at most this many dead letters, the oldest first (default: all)")
+		fs.StringVar(&v.spec.Kind, "kind", "", "only this kind: card, crossdomain or robot")
+		fs.StringVar(&v.spec.Reason, "reason", "", "only this reason: rejected, exhausted or invalid")
+		fs.StringVar(&v.spec.Code, "code", "", "only this error code (chatbotNotInstall, 40035, invalid_field, ...)")
+		fs.StringVar(&v.spec.Since, "since", "", "only jobs that failed at or after this: a duration back from now (90m, 1h, 2d), an RFC 3339 time or a date")
+		fs.StringVar(&v.spec.Until, "until", "", "only jobs that failed before this: a duration back from now, an RFC 3339 time or a date")
+		fs.StringVar(&v.spec.Limit, "limit", "", "at most this many dead letters, the oldest first (default: all)")
 	}
 	if which.acts {
 		fs.BoolVar(&v.all, "all", false, "every dead letter (narrowed by any filter)")
@@ -143,9 +141,10 @@ func parseDLQ(name, positional string, args []string, std stdio, which dlqTakes)
 	if err := o.cfg.Validate(); err != nil {
 		return nil, usageError{err}
 	}
-	if err := o.readFilter(time.Now()); err != nil {
-		return nil, usageError{err}
+	if o.filter, err = deadletters.ParseFilter(o.spec, time.Now()); err != nil {
+		return nil, usageError{flagErrors(err)}
 	}
+	o.filtered = o.filter != deadletters.Filter{}
 	for _, p := range pos {
 		r, err := deadletters.ParseRef(p)
 		if err != nil {
@@ -188,68 +187,21 @@ func commandLineOnly(args []string, which dlqTakes) dlqFlags {
 	return v
 }
 
-// readFilter turns the filter flags into o.filter.
-func (o *dlqOptions) readFilter(now time.Time) error {
-	f := &o.filter
+// flagErrors names, in each of a filter's mistakes, the flag it is about: "--since: ...".
+func flagErrors(err error) error {
 	var errs []error
-	if o.kind != "" {
-		k, err := schema.ParseKind(o.kind)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("--kind: %w", err))
-		}
-		f.Kind = k
+	for _, fe := range deadletters.FieldErrors(err) {
+		errs = append(errs, fmt.Errorf("--%s: %w", fe.Field, fe.Err))
 	}
-	switch o.reason {
-	case "", schema.ReasonRejected, schema.ReasonExhausted, schema.ReasonInvalid:
-		f.Reason = o.reason
-	default:
-		errs = append(errs, fmt.Errorf("--reason %q: want rejected, exhausted or invalid", o.reason))
+	if len(errs) == 0 {
+		return err
 	}
-	f.Code = o.code
-	var err error
-	if f.Since, err = parseWhen(o.since, now); err != nil {
-		errs = append(errs, fmt.Errorf("--since: %w", err))
-	}
-	if f.Until, err = parseWhen(o.until, now); err != nil {
-		errs = append(errs, fmt.Errorf("--until: %w", err))
-	}
-	if !f.Since.IsZero() && !f.Until.IsZero() && !f.Since.Before(f.Until) {
-		errs = append(errs, fmt.Errorf("--since %s is not before --until %s", o.since, o.until))
-	}
-	if o.limit != "" {
-		if f.Limit, err = strconv.Atoi(o.limit); err != nil || f.Limit < 1 {
-			errs = append(errs, fmt.Errorf("--limit %q: want a number, 1 or more", o.limit))
-		}
-	}
-	o.filtered = *f != deadletters.Filter{}
 	return errors.Join(errs...)
-}
-
-// parseWhen reads a point in time: "" (none), a duration back from now ("90m", "2d"), an
-// RFC 3339 time, or a date (midnight UTC).
-func parseWhen(s string, now time.Time) (time.Time, error) {
-	if s == "" {
-		return time.Time{}, nil
-	}
-	if days, ok := strings.CutSuffix(s, "d"); ok {
-		if n, err := strconv.Atoi(days); err == nil && n >= 0 {
-			return now.AddDate(0, 0, -n), nil
-		}
-	}
-	if d, err := time.ParseDuration(s); err == nil && d >= 0 {
-		return now.Add(-d), nil
-	}
-	for _, layout := range []string{time.RFC3339, time.DateOnly} {
-		if t, err := time.Parse(layout, s); err == nil {
-			return t, nil
-		}
-	}
-	return time.Time{}, fmt.Errorf("%q is neither a duration back from now (90m, 1h, 2d) nor an RFC 3339 time (2025-01-31T08:00:00Z) or UTC date (2025-01-31)", s)
 }
 
 // openDeadLetters connects and opens the dead-letter store; close releases the connection.
 func (o *dlqOptions) openDeadLetters(ctx context.Context) (store *deadletters.Store, close func(), err error) {
-	nc, js, err := connectClient(o.cfg)
+	nc, js, err := natsconn.Client(o.cfg)
 	if err != nil {
 		return nil, nil, err
 	}

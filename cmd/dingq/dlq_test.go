@@ -549,35 +549,7 @@ func TestDLQUsageMistakesExitTwo(t *testing.T) {
 	}
 }
 
-func TestParseWhen(t *testing.T) {
-	now := time.Date(2025, 3, 10, 12, 0, 0, 0, time.UTC)
-	cases := []struct {
-		in   string
-		want time.Time
-		bad  bool
-	}{
-		{in: "", want: time.Time{}},
-		{in: "90m", want: now.Add(-90 * time.Minute)},
-		{in: "2d", want: now.AddDate(0, 0, -2)},
-		{in: "2025-03-01T08:00:00+08:00", want: time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC)},
-		{in: "2025-03-01", want: time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC)},
-		{in: "-1h", bad: true},
-		{in: "yesterday", bad: true},
-	}
-	for _, c := range cases {
-		got, err := parseWhen(c.in, now)
-		if (err != nil) != c.bad || !got.Equal(c.want) {
-			t.Errorf("parseWhen(%q) = %v, %v; want %v", c.in, got, err, c.want)
-		}
-	}
-}
-
-func TestThousandsAndShorten(t *testing.T) {
-	for n, want := range map[int]string{0: "0", 999: "999", 1000: "1,000", 2000: "2,000", 1234567: "1,234,567"} {
-		if got := thousands(n); got != want {
-			t.Errorf("thousands(%d) = %q, want %q", n, got, want)
-		}
-	}
+func TestShorten(t *testing.T) {
 	if got := shorten("钉钉钉钉钉钉", 5); got != "钉钉..." {
 		t.Errorf("shorten = %q", got)
 	}

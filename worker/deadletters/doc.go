@@ -6,6 +6,12 @@
 // never a durable that would need cleaning up), fetches single dead letters by sequence, and
 // replays or deletes them.
 //
+// The decisions of dingq dlq are here for any front end to share. [ParseFilter] reads a [Filter]
+// from text ([FilterSpec]), as flags or a form's fields give it, each mistake a [FieldError] that
+// names its field. [Store.Select] chooses the dead letters to act on, by [Ref] or by filter, and
+// [Store.ReplaySelection] and [Store.PurgeSelection] act on them, reporting each as an [Item] to a
+// callback as it goes, and return an [Outcome] that counts them by [Result].
+//
 // A replay is safe to interrupt at any point. [Store.Replay] publishes the dead letter's body to
 // its original job subject, waits for JetStream's publish ack, and only then deletes the dead
 // letter: an interruption leaves the dead letter in place, never loses it. The replay's

@@ -44,7 +44,7 @@ var (
 // the dead letter rather than leave it for a second run.
 const deleteTimeout = 10 * time.Second
 
-// Replayed is what one replay did. Its JSON form is a line of `dingq dlq replay --json`.
+// Replayed is what one replay did. ([Item] is what a replay of a selection reports of it.)
 type Replayed struct {
 	Seq     uint64      `json:"seq"` // the dead letter's sequence
 	Kind    schema.Kind `json:"kind"`

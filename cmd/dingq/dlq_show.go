@@ -69,24 +69,20 @@ func (t *letterTable) add(l deadletters.Letter) error {
 		fmt.Fprintln(t.tw, "SEQ\tKIND\tJOB ID\tREASON\tCODE\tATTEMPTS\tFAILED AT\tERROR")
 	}
 	_, err := fmt.Fprintf(t.tw, "%d\t%s\t%s\t%s\t%s\t%d\t%s\t%s%s\n", l.Seq, orDash(string(l.Kind)), orDash(l.JobID),
-		orDash(l.Reason), orDash(l.Code), l.Attempts, l.When().Format(time.RFC3339), trimMarks(l), orDash(shorten(l.Error, shortError)))
+		orDash(l.Reason), orDash(l.Code), l.Attempts, l.When().Format(time.RFC3339), marks(l), orDash(shorten(l.Error, shortError)))
 	if err == nil && t.rows%tableBlock == 0 {
 		err = t.tw.Flush()
 	}
 	return err
 }
 
-// trimMarks flags, ahead of its error, a dead letter a worker had to trim to store it: one with a
-// truncated body, which cannot be replayed, or with job headers left out.
-func trimMarks(l deadletters.Letter) string {
-	var m string
-	if l.Truncated != nil {
-		m += "[body truncated] "
+// marks flags, ahead of its error, a dead letter a worker had to trim to store it.
+func marks(l deadletters.Letter) string {
+	var s string
+	for _, m := range l.TrimMarks() {
+		s += "[" + m + "] "
 	}
-	if len(l.DroppedHeaders) > 0 || l.DroppedMore > 0 {
-		m += "[headers dropped] "
-	}
-	return m
+	return s
 }
 
 // flush ends the table; in text, an empty one says so.
@@ -168,7 +164,9 @@ func showLetter(w io.Writer, stored deadletters.Letter, asJSON, reveal bool) err
 	if l.Error != "" {
 		fmt.Fprintf(w, "error: %s\n", l.Error)
 	}
-	showTrimmed(w, stored)
+	for _, t := range stored.Trimmed() {
+		fmt.Fprintln(w, t)
+	}
 	if wasMasked {
 		fmt.Fprintf(w, "secrets masked: the values of sk and access_token show as %s (--reveal prints them)\n", deadletters.Masked)
 	}
@@ -196,29 +194,6 @@ func showLetter(w io.Writer, stored deadletters.Letter, asJSON, reveal bool) err
 	}
 	_, err := fmt.Fprintf(w, "(not UTF-8; base64) %s\n", base64.StdEncoding.EncodeToString(l.Data))
 	return err
-}
-
-// showTrimmed says plainly what a worker left out of a dead letter to store it.
-func showTrimmed(w io.Writer, l deadletters.Letter) {
-	if t := l.Truncated; t != nil {
-		if t.Length > 0 {
-			fmt.Fprintf(w, "body truncated: only the first %d of the job's %d bytes were kept (the whole body's sha256 %s); it cannot be replayed\n",
-				len(l.Data), t.Length, orDash(t.SHA256))
-		} else {
-			fmt.Fprintf(w, "body truncated: only the first %d bytes of the job's body were kept; it cannot be replayed\n", len(l.Data))
-		}
-	}
-	if len(l.DroppedHeaders) > 0 || l.DroppedMore > 0 {
-		quoted := make([]string, len(l.DroppedHeaders))
-		for i, k := range l.DroppedHeaders {
-			quoted[i] = strconv.Quote(k)
-		}
-		if l.DroppedMore > 0 {
-			quoted = append(quoted, fmt.Sprintf("and %d more", l.DroppedMore))
-		}
-		fmt.Fprintf(w, "headers dropped from the job (a name a NATS client cannot publish, or too large to fit; values not kept): %s\n",
-			strings.Join(quoted, ", "))
-	}
 }
 
 // printable is a header value as show prints it: as it is, or Go-quoted if it holds a control

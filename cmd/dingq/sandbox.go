@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"strconv"
-	"strings"
 
 	"github.com/rs/zerolog"
 
@@ -17,10 +15,6 @@ import (
 
 // sandboxServing is the message `dingq sandbox` logs, with the url, once it serves.
 const sandboxServing = "sandbox serving; point DINGQ_DINGTALK_API_URL, DINGQ_DINGTALK_OAPI_URL and DINGQ_KDOCS_API_URL here"
-
-// robotSecretsFlagName is the flag of the robots that sign; its variable is
-// DINGQ_SANDBOX_ROBOT_SECRETS.
-const robotSecretsFlagName = "sandbox-robot-secrets"
 
 // sandboxCmd serves the DingTalk stand-in until ctx ends.
 func sandboxCmd(ctx context.Context, args []string, std stdio) error {
@@ -71,84 +65,22 @@ Flags:
 	fs.StringVar(&sc.AppKey, "sandbox-app-key", "", "the only app key accepted (default: any)")
 	fs.StringVar(&sc.AppSecret, "sandbox-app-secret", "", "the only app secret accepted (default: any)")
 	fs.StringVar(&sc.KdocsToken, "sandbox-kdocs-token", "", "the only kdocs token accepted (default: any)")
-	var secrets robotSecretsFlag
-	fs.Var(&secrets, robotSecretsFlagName, "a robot that signs, as `access_token=SECRET` (its webhook's access_token and "+
+	var secrets config.RobotSecrets
+	fs.Var(&secrets, config.RobotSecretsFlag, "a robot that signs, as `access_token=SECRET` (its webhook's access_token and "+
 		"signing secret): its direct webhook then refuses a message without a valid timestamp and sign (errcode 310000), "+
 		"and the kdocs relay a job without its secret as sk, as DingTalk does; repeat the flag or separate robots with ',' "+
 		"(prefer the environment variable) (default: no robot signs)")
 	if _, err := config.Parse(fs, args, std.getenv); err != nil {
 		return cfg, "", sc, usageError{err}
 	}
-	if err := secrets.check(); err != nil {
+	if err := secrets.Check(); err != nil {
 		return cfg, "", sc, usageError{err}
 	}
 	if err := cfg.Validate(); err != nil {
 		return cfg, "", sc, usageError{err}
 	}
-	sc.RobotSecrets = secrets.secrets
+	sc.RobotSecrets = secrets.Map()
 	return cfg, *listen, sc, nil
-}
-
-// robotSecretsFlag is --sandbox-robot-secrets: the robots that sign, by their webhook's
-// access_token, each given as access_token=SECRET, one or more to a value separated by ','; the
-// flag may be repeated. Its Set never fails, so that no parser ever prints a value, which holds
-// secrets: check reports a malformed entry by its place alone.
-type robotSecretsFlag struct {
-	secrets  map[string]string
-	entries  int   // the entries read so far
-	bad      []int // the places (from 1) of malformed entries
-	conflict bool  // a token given twice with different secrets
-}
-
-// String shows how many robots sign, never a token or a secret.
-func (f *robotSecretsFlag) String() string {
-	if f == nil || len(f.secrets) == 0 {
-		return ""
-	}
-	return strconv.Itoa(len(f.secrets)) + " signing robots"
-}
-
-// Set reads a value's entries; empty entries (a trailing ',') are skipped.
-func (f *robotSecretsFlag) Set(v string) error {
-	for entry := range strings.SplitSeq(v, ",") {
-		entry = strings.TrimSpace(entry)
-		if entry == "" {
-			continue
-		}
-		f.entries++
-		tok, secret, ok := strings.Cut(entry, "=")
-		tok, secret = strings.TrimSpace(tok), strings.TrimSpace(secret)
-		if !ok || tok == "" || secret == "" {
-			f.bad = append(f.bad, f.entries)
-			continue
-		}
-		if f.secrets == nil {
-			f.secrets = map[string]string{}
-		}
-		if prev, seen := f.secrets[tok]; seen && prev != secret {
-			f.conflict = true
-		}
-		f.secrets[tok] = secret
-	}
-	return nil
-}
-
-// check reports the malformed entries and conflicts Set met, naming the flag, its variable and
-// the entries' places, never their text.
-func (f *robotSecretsFlag) check() error {
-	where := "--" + robotSecretsFlagName + " (" + config.EnvName(robotSecretsFlagName) + ")"
-	switch {
-	case len(f.bad) > 0:
-		places := make([]string, len(f.bad))
-		for i, n := range f.bad {
-			places[i] = strconv.Itoa(n)
-		}
-		return fmt.Errorf("%s: entry %s is not access_token=SECRET, both non-empty (entries are separated by ',')",
-			where, strings.Join(places, ", "))
-	case f.conflict:
-		return fmt.Errorf("%s: one access_token is given two different secrets", where)
-	}
-	return nil
 }
 
 // inProcessSandbox is the configuration of the sandbox that `dingq serve --sandbox` runs: its

@@ -34,7 +34,7 @@ const (
 )
 
 func TestSandboxRobotSecretsFlagAndEnv(t *testing.T) {
-	env := config.EnvName(robotSecretsFlagName)
+	env := config.EnvName(config.RobotSecretsFlag)
 	if env != "DINGQ_SANDBOX_ROBOT_SECRETS" {
 		t.Fatalf("the flag's variable is %s", env)
 	}
@@ -70,7 +70,7 @@ func TestSandboxRobotSecretsFlagAndEnv(t *testing.T) {
 // A malformed value is a usage mistake (exit code 2) that names the flag, its variable and the
 // entry's place, and shows no value.
 func TestSandboxRobotSecretsRefused(t *testing.T) {
-	env := config.EnvName(robotSecretsFlagName)
+	env := config.EnvName(config.RobotSecretsFlag)
 	for _, tc := range []struct {
 		name string
 		args []string

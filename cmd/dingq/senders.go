@@ -9,6 +9,7 @@ import (
 	"github.com/dingq/dingq/dispatcher"
 	"github.com/dingq/dingq/dispatcher/fleet"
 	"github.com/dingq/dingq/worker"
+	"github.com/dingq/dingq/worker/metrics"
 )
 
 // newSender builds the worker's sender on its buckets: the configuration's apps and named
@@ -43,3 +44,6 @@ func settingVariable(app, setting string) string {
 	}
 	return "DINGQ_DINGTALK_APP_" + setting
 }
+
+// newSender's senders count their token fetches, for dingq_token_fetches_total.
+var _ metrics.TokenCounter = (*fleet.Sender)(nil)

@@ -13,6 +13,8 @@ import (
 	"github.com/dingq/dingq/dispatcher/sandbox"
 	"github.com/dingq/dingq/schema"
 	"github.com/dingq/dingq/worker"
+	"github.com/dingq/dingq/worker/health"
+	"github.com/dingq/dingq/worker/metrics"
 )
 
 // serve runs a worker pool until ctx ends (SIGINT or SIGTERM), then stops it gracefully.
@@ -60,15 +62,12 @@ Flags:
 		defer stop()
 	}
 
-	// Serve /healthz from the start: the process is alive while it waits for NATS, and a liveness
-	// probe must not restart it for that. /readyz says not ready until the worker consumes.
-	handler := &swappable{}
-	handler.set(starting{})
-	stopHTTP, err := serveHTTP(ctx, cfg.HTTPAddr, handler)
+	// The probes from the start: the process is alive while it waits for NATS.
+	probes, err := health.Listen(cfg.HTTPAddr, cfg.Debug)
 	if err != nil {
 		return fmt.Errorf("listen on DINGQ_HTTP_ADDR %s: %w", cfg.HTTPAddr, err)
 	}
-	defer stopHTTP()
+	defer probes.Close()
 
 	nc, err := natsconn.Start(ctx, cfg, log)
 	if err != nil {
@@ -83,7 +82,7 @@ Flags:
 	if err != nil {
 		return err
 	}
-	m := newMetrics(js, cfg)
+	m := metrics.New(js, cfg.Worker())
 	st := newStatusRecorder(js, cfg, log)
 	// The streams and buckets first: the sender shares the fleet's tokens and turns through them.
 	res, err := worker.ProvisionWait(ctx, js, cfg.Worker(), log)
@@ -108,12 +107,7 @@ Flags:
 		return usageError{err}
 	}
 
-	h := &health{nc: nc.Conn, metrics: m.Handler(), ready: w.Ready}
-	if cfg.Debug {
-		handler.set(withDebug(h))
-	} else {
-		handler.set(h)
-	}
+	probes.Serve(nc.Conn, w.Ready, m.Handler())
 
 	if *demo {
 		go runDemo(ctx, js, cfg, sb, log)

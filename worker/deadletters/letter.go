@@ -1,6 +1,7 @@
 package deadletters
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -133,4 +134,45 @@ func parseDropped(v string) (names []string, more int) {
 		rest = rest[len(q):]
 	}
 	return names, 0
+}
+
+// TrimMarks are short marks for a listing of a letter a worker had to trim to store it:
+// "body truncated" (it cannot be replayed) and "headers dropped"; none for a whole letter.
+func (l Letter) TrimMarks() []string {
+	var m []string
+	if l.Truncated != nil {
+		m = append(m, "body truncated")
+	}
+	if len(l.DroppedHeaders) > 0 || l.DroppedMore > 0 {
+		m = append(m, "headers dropped")
+	}
+	return m
+}
+
+// Trimmed says plainly, a sentence each, what a worker left out of l to store it; none for a
+// whole letter. l is the letter as stored (not masked): the sizes are its body's.
+func (l Letter) Trimmed() []string {
+	var out []string
+	if t := l.Truncated; t != nil && t.Length > 0 {
+		sum := t.SHA256
+		if sum == "" {
+			sum = "-"
+		}
+		out = append(out, fmt.Sprintf("body truncated: only the first %d of the job's %d bytes were kept (the whole body's sha256 %s); it cannot be replayed",
+			len(l.Data), t.Length, sum))
+	} else if t != nil {
+		out = append(out, fmt.Sprintf("body truncated: only the first %d bytes of the job's body were kept; it cannot be replayed", len(l.Data)))
+	}
+	if len(l.DroppedHeaders) > 0 || l.DroppedMore > 0 {
+		quoted := make([]string, len(l.DroppedHeaders))
+		for i, k := range l.DroppedHeaders {
+			quoted[i] = strconv.Quote(k)
+		}
+		if l.DroppedMore > 0 {
+			quoted = append(quoted, fmt.Sprintf("and %d more", l.DroppedMore))
+		}
+		out = append(out, "headers dropped from the job (a name a NATS client cannot publish, or too large to fit; values not kept): "+
+			strings.Join(quoted, ", "))
+	}
+	return out
 }

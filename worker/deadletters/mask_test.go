@@ -92,3 +92,21 @@ func TestMaskLetterHeadersAndError(t *testing.T) {
 		t.Error("a letter without secrets reported as Masked")
 	}
 }
+
+func TestTrimmedSaysWhatWasLeftOut(t *testing.T) {
+	whole := Letter{Data: []byte("{}")}
+	if len(whole.TrimMarks()) != 0 || len(whole.Trimmed()) != 0 {
+		t.Errorf("a whole letter: marks %v, notes %v", whole.TrimMarks(), whole.Trimmed())
+	}
+	l := Letter{Data: []byte("{\"a\":"), Truncated: &Truncation{Length: 2000, SHA256: "ab12"},
+		DroppedHeaders: []string{"X-Trace/Id"}, DroppedMore: 2}
+	if got := strings.Join(l.TrimMarks(), "|"); got != "body truncated|headers dropped" {
+		t.Errorf("marks %q", got)
+	}
+	notes := strings.Join(l.Trimmed(), "\n")
+	for _, want := range []string{"only the first 5 of the job's 2000 bytes", "sha256 ab12", "cannot be replayed", `"X-Trace/Id", and 2 more`} {
+		if !strings.Contains(notes, want) {
+			t.Errorf("notes lack %q:\n%s", want, notes)
+		}
+	}
+}

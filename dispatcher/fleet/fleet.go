@@ -201,8 +201,8 @@ func (a appSenders) apiSenders() (card, cross dispatcher.Sender, err error) {
 		return c
 	}
 	client := a.cfg.Client
-	apiTokens := shared("api", token.NewAPIFetcher(a.cfg.APIURL, a.app.Key, a.app.Secret, client))
-	oapiTokens := shared("oapi", token.NewOAPIFetcher(a.cfg.OAPIURL, a.app.Key, a.app.Secret, client))
+	apiTokens := shared(tokenAPI, token.NewAPIFetcher(a.cfg.APIURL, a.app.Key, a.app.Secret, client))
+	oapiTokens := shared(tokenOAPI, token.NewOAPIFetcher(a.cfg.OAPIURL, a.app.Key, a.app.Secret, client))
 	cardCfg := dispatcher.CardConfig{BaseURL: a.cfg.APIURL, Client: client, Tokens: apiTokens}
 	template, err := dispatcher.NewCardSender(cardCfg)
 	if err != nil {
@@ -276,9 +276,9 @@ func targets(cfg Config) ratelimit.TargetFunc {
 			}
 			api := string(job.Kind)
 			if job.Kind == schema.KindCard && schema.CardModeOf(job.Body) == schema.CardDeliver {
-				api = "card-deliver"
+				api = apiCardDeliver
 			}
-			return ratelimit.Target{Key: "api." + shortHash(app.Key) + "." + api, Rate: cfg.RateAPI}, true
+			return ratelimit.Target{Key: apiTarget(app.Key, api), Rate: cfg.RateAPI}, true
 		case schema.KindRobot:
 			if cfg.RateRobot.Off() {
 				return ratelimit.Target{}, false
@@ -290,14 +290,36 @@ func targets(cfg Config) ratelimit.TargetFunc {
 			if name, ok := strings.CutPrefix(t, "robot:"); ok {
 				// A named robot shares its limit with links to the same webhook.
 				if r, ok := cfg.Robots[strings.ToLower(name)]; ok {
-					t = "webhook:" + shortHash(WebhookToken(r.Webhook))
+					t = webhookTarget(r)
 				}
 			}
-			return ratelimit.Target{Key: "robot." + strings.ReplaceAll(t, ":", "."), Rate: cfg.RateRobot}, true
+			return ratelimit.Target{Key: robotTarget(t), Rate: cfg.RateRobot}, true
 		}
 		return ratelimit.Target{}, false
 	}
 }
+
+// The token APIs an app's tokens are fetched from, as [token.SharedKey] takes them: the
+// new-style API (for cards) and the old-style one (for cross-domain sends).
+const (
+	tokenAPI  = "api"
+	tokenOAPI = "oapi"
+)
+
+// apiCardDeliver is the API of card jobs in createAndDeliver mode, limited apart from the
+// template send's ("card"); cross-domain jobs are limited as "crossdomain".
+const apiCardDeliver = "card-deliver"
+
+// apiTarget is the rate-limit key of an app's API: the app by a hash of its key, and the API.
+func apiTarget(appKey, api string) string { return "api." + shortHash(appKey) + "." + api }
+
+// robotTarget is the rate-limit key of a robot, from its [dispatcher.RobotTarget]
+// ("webhook:<hash>", or "robot:<name>" for a name the fleet does not know).
+func robotTarget(t string) string { return "robot." + strings.ReplaceAll(t, ":", ".") }
+
+// webhookTarget is a named robot's target in [dispatcher.RobotTarget]'s form: a link to the same
+// webhook has the same one, so that the two share a limit.
+func webhookTarget(r Robot) string { return "webhook:" + shortHash(WebhookToken(r.Webhook)) }
 
 // shortHash is the first 16 hex characters of s's SHA-256: an identity free of the secret.
 func shortHash(s string) string {

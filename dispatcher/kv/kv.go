@@ -1,6 +1,6 @@
 // Package kv is what dingq's key-value buckets share: how a free-form name (a job id, a rate-limit
-// target) becomes a key, and how a revision-checked write that lost to another worker's is told
-// from a failure.
+// target) becomes a key, how a revision-checked write that lost to another worker's is told
+// from a failure, and how a bucket is read whole for inspection ([Latest]).
 //
 // Keys stay readable when they can, so that an operator can find a job's record with the nats
 // CLI: a name made of letters, digits, '-', '_' and '=' is its own key. Anything else (empty,
@@ -9,11 +9,14 @@
 package kv
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"strings"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -67,4 +70,37 @@ func IsConflict(err error) bool {
 	return errors.Is(err, jetstream.ErrKeyExists) || errors.Is(err, jetstream.ErrKeyRevisionMismatch) ||
 		errors.As(err, &apiErr) && (apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence ||
 			apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant)
+}
+
+// Latest returns the latest value of every key of b that has one, read by a watch that ends when
+// the watcher has delivered the values there were when it started. A missing bucket is an error
+// matching [jetstream.ErrBucketNotFound] that names it.
+func Latest(ctx context.Context, b jetstream.KeyValue) ([]jetstream.KeyValueEntry, error) {
+	w, err := b.WatchAll(ctx, jetstream.IgnoreDeletes())
+	if err != nil {
+		if errors.Is(err, nats.ErrStreamNotFound) || errors.Is(err, jetstream.ErrStreamNotFound) {
+			return nil, fmt.Errorf("%w: %s (%w)", jetstream.ErrBucketNotFound, b.Bucket(), err)
+		}
+		return nil, fmt.Errorf("watch %s: %w", b.Bucket(), err)
+	}
+	defer func() {
+		_ = w.Stop()
+		for range w.Updates() { // frees a delivery blocked on the channel; closed once stopped
+		}
+	}()
+	var out []jetstream.KeyValueEntry
+	for {
+		select {
+		case e, ok := <-w.Updates():
+			switch {
+			case !ok:
+				return nil, fmt.Errorf("watch %s: ended before every key was read", b.Bucket())
+			case e == nil: // every value there was at the start has come
+				return out, nil
+			}
+			out = append(out, e)
+		case <-ctx.Done():
+			return nil, fmt.Errorf("watch %s: %w", b.Bucket(), context.Cause(ctx))
+		}
+	}
 }

@@ -254,7 +254,7 @@ func (l *Limiter) lease(ctx context.Context, t *target, key string, r Rate, want
 // update applies change to key's shared state with a revision check, reading the state afresh
 // and trying again when another worker changed it first. The state it last saw is kept in t.
 func (l *Limiter) update(ctx context.Context, t *target, key string, change func(state) (state, bool)) error {
-	k := kv.Key(key)
+	k := BucketKey(key)
 	t.mu.Lock()
 	s, rev, known := t.seen, t.rev, t.known
 	t.mu.Unlock()

@@ -91,7 +91,7 @@ func NewShared(kv jetstream.KeyValue, key string, f Fetcher, cfg SharedConfig) *
 	return &Shared{
 		kv:      kv,
 		key:     key,
-		lockKey: key + ".lock",
+		lockKey: key + lockSuffix,
 		fetcher: f,
 		cfg:     cfg.withDefaults(),
 		holder:  hex.EncodeToString(id[:]),
@@ -106,6 +106,9 @@ func SharedKey(api, appKey string) string {
 	sum := sha256.Sum256([]byte(appKey))
 	return api + "." + hex.EncodeToString(sum[:8])
 }
+
+// lockSuffix ends the key of a token's fetch lock: "<key>.lock".
+const lockSuffix = ".lock"
 
 // sharedEntry is the shared token as stored: the token, when its fetch began and when it expires,
 // by the clock of the worker that fetched it.

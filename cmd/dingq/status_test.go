@@ -47,6 +47,7 @@ func TestStatusReportsEachFinalOutcomeAndPublishesEvents(t *testing.T) {
 
 	events := map[string]map[string]any{}
 	subjects := map[string]string{}
+	retried := map[string]int{}
 	for len(events) < 5 {
 		m, err := sub.NextMsg(20 * time.Second)
 		if err != nil {
@@ -62,7 +63,14 @@ func TestStatusReportsEachFinalOutcomeAndPublishesEvents(t *testing.T) {
 			}
 		}
 		id, _ := ev["job_id"].(string)
+		if strings.HasSuffix(m.Subject, ".retried") {
+			retried[id]++
+			continue
+		}
 		events[id], subjects[id] = ev, m.Subject
+	}
+	if len(retried) != 1 || retried["st-exhaust"] != 3 {
+		t.Errorf("retried events %v; want 3 of st-exhaust, before its 4th and last attempt", retried)
 	}
 	want := map[string]struct {
 		subject  string
@@ -142,7 +150,7 @@ func TestStatusReportsEachFinalOutcomeAndPublishesEvents(t *testing.T) {
 }
 
 // A job whose sends keep failing is pending while it waits for its next attempt: nothing final is
-// recorded and no event is published.
+// recorded, and the only event is its retried attempt.
 func TestStatusPendingWhileRetrying(t *testing.T) {
 	h := newHarness(t)
 	env := h.env()
@@ -174,8 +182,14 @@ func TestStatusPendingWhileRetrying(t *testing.T) {
 	if code != 0 || strings.TrimSpace(out) != `{"status":"pending","job_id":"st-wait","kind":"card"}` {
 		t.Errorf("status --json: exit %d: %s", code, out)
 	}
-	if m, err := sub.NextMsg(10 * time.Millisecond); err == nil {
-		t.Errorf("an event for a job still retrying: %s %s", m.Subject, m.Data)
+	for {
+		m, err := sub.NextMsg(10 * time.Millisecond)
+		if err != nil {
+			break
+		}
+		if m.Subject != "dingq.events.card.retried" {
+			t.Errorf("a final event for a job still retrying: %s %s", m.Subject, m.Data)
+		}
 	}
 }
 

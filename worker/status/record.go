@@ -3,7 +3,9 @@
 //
 // A [Recorder] publishes every final outcome as a small JSON [Record] on core NATS, on
 // "<prefix>.events.<kind>.<outcome>", and writes the same record to the key-value bucket
-// "<PREFIX>_STATUS" under its kind and job id, where [Lookup] finds it. Both are fire and forget:
+// "<PREFIX>_STATUS" under its kind and job id, where [Lookup] finds it. A failed attempt that
+// will be retried is published too, as outcome "retried", and not kept: a job's status is its
+// final outcome or pending. Both are fire and forget:
 // the worker hands a record over without waiting, and a record that cannot be handed over (the
 // buffer is full, NATS is away) is dropped and counted, never waited for. Status is a
 // convenience for producers; the job stream and the dead letters stay the record of truth.
@@ -22,6 +24,7 @@ const (
 	OutcomeRejected  = "rejected"  // dead-lettered: DingTalk said the request is wrong
 	OutcomeExhausted = "exhausted" // dead-lettered: attempts used up
 	OutcomeInvalid   = "invalid"   // dead-lettered: failed validation, never sent
+	OutcomeRetried   = "retried"   // an attempt failed and the job will be retried: an event only, not kept
 )
 
 // Record is a job's final outcome: the body of its event and of its status entry. It holds no

@@ -155,10 +155,10 @@ func (r *Recorder) Flush(ctx context.Context) error {
 	return r.nc.FlushWithContext(ctx)
 }
 
-// Observe records o, a worker's outcome, if it is final (sent or dead-lettered): pass it to
-// worker.Deps.OnOutcome. It never blocks the worker.
+// Observe records o, a worker's outcome, if it is final (sent or dead-lettered), and publishes
+// the event of a retried attempt: pass it to worker.Deps.OnOutcome. It never blocks the worker.
 func (r *Recorder) Observe(o worker.Outcome) {
-	if !o.Final() {
+	if !o.Final() && o.Result != worker.ResultRetried {
 		return
 	}
 	r.Record(Record{JobID: o.JobID, Kind: o.Kind, Outcome: o.Result, Code: o.Code,
@@ -231,6 +231,9 @@ func (r *Recorder) write(rec Record) {
 	}
 	if err := r.nc.Publish(r.cfg.Names.EventSubject(subjectToken(rec.Kind), rec.Outcome), data); err != nil {
 		r.fail(err)
+	}
+	if rec.Outcome == OutcomeRetried {
+		return // an event only: a job's status is its final outcome
 	}
 	if r.js.PublishAsyncPending() >= r.cfg.MaxInFlight {
 		r.drop("too many status writes wait for JetStream")

@@ -236,7 +236,7 @@ func TestStopDoesNotWaitWhileNATSIsDown(t *testing.T) {
 	workertest.WaitFor(t, 10*time.Second, "the connection lost", func() bool { return !nc.IsConnected() })
 
 	r.Observe(worker.Outcome{Kind: "card", JobID: "late", Result: worker.ResultSent, Attempt: 1, At: time.Now()})
-	r.Observe(worker.Outcome{Kind: "card", JobID: "busy", Result: worker.ResultRetried, Attempt: 1, At: time.Now()})
+	r.Observe(worker.Outcome{Kind: "card", JobID: "waiting", Result: worker.ResultDeferred, Attempt: 1, At: time.Now()})
 	left := make(chan int, 1)
 	go func() { left <- r.Stop(time.Hour) }()
 	var records int
@@ -250,5 +250,37 @@ func TestStopDoesNotWaitWhileNATSIsDown(t *testing.T) {
 	})
 	if records != 1 {
 		t.Errorf("Stop left %d records unflushed, want the 1 final outcome", records)
+	}
+}
+
+// A retried attempt is announced for whoever watches the fleet, and not kept: the job's status
+// stays pending until its final outcome.
+func TestRetriedAttemptIsAnEventOnly(t *testing.T) {
+	nc, js := connect(t)
+	names := schema.NewNames("")
+	if _, err := js.CreateKeyValue(context.Background(), bucket(names)); err != nil {
+		t.Fatal(err)
+	}
+	sub, err := nc.SubscribeSync(names.EventSubjects())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := status.NewRecorder(nc, status.Config{Names: names})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Observe(worker.Outcome{Kind: "card", JobID: "busy-1", Result: worker.ResultRetried, Code: "systemBusy", Attempt: 1, At: time.Now()})
+	r.Observe(worker.Outcome{Kind: "card", JobID: "busy-1", Result: worker.ResultDeferred, Attempt: 1, At: time.Now()})
+	flush(t, r)
+	subject, ev := nextEvent(t, sub)
+	if subject != "dingq.events.card.retried" || ev["code"] != "systemBusy" || ev["job_id"] != "busy-1" {
+		t.Errorf("event %s %v", subject, ev)
+	}
+	if m, err := sub.NextMsg(100 * time.Millisecond); err == nil {
+		t.Errorf("a deferral was announced: %s", m.Subject)
+	}
+	recs, err := status.Lookup(context.Background(), js, names, []string{"card"}, "busy-1")
+	if err != nil || len(recs) != 0 {
+		t.Errorf("Lookup = %v, %v; want no record for a retried attempt", recs, err)
 	}
 }

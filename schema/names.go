@@ -290,3 +290,28 @@ func (n Names) EventSubject(kind, outcome string) string {
 
 // EventSubjects matches every outcome event, e.g. "dingq.events.>".
 func (n Names) EventSubjects() string { return n.prefix() + ".events.>" }
+
+// WorkerSubject is where the worker whose id is id announces itself on core NATS (a heartbeat:
+// see worker.Heartbeat), e.g. "dingq.workers.web-1-4711-a3f09c". The id is made one subject token:
+// each character other than an ASCII letter, digit, '-' and '_' becomes '_', and "" becomes "_",
+// so that no id can add a token or a wildcard.
+func (n Names) WorkerSubject(id string) string { return n.prefix() + ".workers." + SubjectToken(id) }
+
+// WorkerSubjects matches every worker's heartbeats, e.g. "dingq.workers.>".
+func (n Names) WorkerSubjects() string { return n.prefix() + ".workers.>" }
+
+// SubjectToken returns s as one subject token: each character other than an ASCII letter, digit,
+// '-' and '_' becomes '_' (a '.' would start another token, '*' and '>' are wildcards, and a
+// space or control character ends the subject), and "" becomes "_". Distinct inputs can map to
+// the same token.
+func SubjectToken(s string) string {
+	if s == "" {
+		return "_"
+	}
+	return strings.Map(func(r rune) rune {
+		if r == '-' || r == '_' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' {
+			return r
+		}
+		return '_'
+	}, s)
+}

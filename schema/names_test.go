@@ -2,6 +2,7 @@ package schema
 
 import (
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -91,6 +92,54 @@ func TestValidatePrefix(t *testing.T) {
 	for _, tt := range tests {
 		if err := ValidatePrefix(tt.prefix); (err == nil) != tt.ok {
 			t.Errorf("ValidatePrefix(%q) = %v, want ok %v", tt.prefix, err, tt.ok)
+		}
+	}
+}
+
+func TestWorkerSubjects(t *testing.T) {
+	tests := []struct {
+		names    Names
+		id, want string
+	}{
+		{Names{}, "web-1-4711-a3f09c", "dingq.workers.web-1-4711-a3f09c"},
+		{NewNames("staging.eu"), "web_1", "staging.eu.workers.web_1"},
+		// Whatever the id holds, it stays one token: no dot, wildcard, space or other byte
+		// that would add a token, match others or end the subject.
+		{Names{}, "web-1.example.com", "dingq.workers.web-1_example_com"},
+		{Names{}, "*", "dingq.workers._"},
+		{Names{}, ">", "dingq.workers._"},
+		{Names{}, "a b\tc\r\nd", "dingq.workers.a_b_c__d"},
+		{Names{}, "wörker", "dingq.workers.w_rker"},
+		{Names{}, "bad\xffbyte", "dingq.workers.bad_byte"},
+		{Names{}, "", "dingq.workers._"},
+	}
+	for _, tt := range tests {
+		if got := tt.names.WorkerSubject(tt.id); got != tt.want {
+			t.Errorf("%q.WorkerSubject(%q) = %q, want %q", tt.names.Prefix, tt.id, got, tt.want)
+		}
+		if tok := strings.Count(tt.names.WorkerSubject(tt.id), "."); tok != strings.Count(tt.names.WorkerSubjects(), ".") {
+			t.Errorf("%q.WorkerSubject(%q) has %d dots, want as many as %q", tt.names.Prefix, tt.id, tok, tt.names.WorkerSubjects())
+		}
+	}
+	for _, tt := range []struct {
+		names Names
+		want  string
+	}{
+		{Names{}, "dingq.workers.>"},
+		{NewNames("staging.eu"), "staging.eu.workers.>"},
+	} {
+		if got := tt.names.WorkerSubjects(); got != tt.want {
+			t.Errorf("%q.WorkerSubjects() = %q, want %q", tt.names.Prefix, got, tt.want)
+		}
+	}
+}
+
+func TestSubjectToken(t *testing.T) {
+	for in, want := range map[string]string{
+		"web-1_A9": "web-1_A9", "": "_", ".": "_", "a.b": "a_b", "$JS": "_JS", "ü": "_", "\x00": "_",
+	} {
+		if got := SubjectToken(in); got != want {
+			t.Errorf("SubjectToken(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

@@ -50,6 +50,10 @@ type Config struct {
 	// ShutdownTimeout is how long Run waits for in-flight sends after its context ends before
 	// cancelling them and handing their jobs back. Default 25 s.
 	ShutdownTimeout time.Duration
+	// Heartbeat is how often a running worker publishes a [Heartbeat] on
+	// [schema.Names.WorkerSubject]; at least 100 ms. Default 5 s ([HeartbeatEvery]); a negative
+	// value turns heartbeats off.
+	Heartbeat time.Duration
 }
 
 // Defaults of [Config].
@@ -80,6 +84,7 @@ func (c Config) withDefaults() Config {
 	setDefault(&c.DeadLetterMaxAge, DefaultDeadLetterMaxAge)
 	setDefault(&c.Replicas, 1)
 	setDefault(&c.ShutdownTimeout, DefaultShutdownTimeout)
+	setDefault(&c.Heartbeat, HeartbeatEvery)
 	return c
 }
 
@@ -114,6 +119,9 @@ func (c Config) validate() error {
 			errs = append(errs, fmt.Errorf("app %q named twice", app))
 		}
 		seen[app] = true
+	}
+	if c.Heartbeat >= 0 && c.Heartbeat < 100*time.Millisecond {
+		errs = append(errs, fmt.Errorf("heartbeat interval %v: must be at least 100ms, or negative for none", c.Heartbeat))
 	}
 	if c.Replicas < 1 || c.Replicas > 5 {
 		errs = append(errs, fmt.Errorf("replicas %d: must be 1 to 5", c.Replicas))

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -52,6 +53,8 @@ type Worker struct {
 	log       zerolog.Logger
 	onOutcome func(Outcome)
 	onRepair  func(resource string)
+	id        string         // this process's, for heartbeats and logs (see ID)
+	inFlight  atomic.Int64   // jobs being handled now, for heartbeats
 	res       *Resources     // set by Run before any job is handled
 	recorders sync.WaitGroup // sent-records being written for unconfirmed acks
 
@@ -84,13 +87,15 @@ func New(js jetstream.JetStream, cfg Config, deps Deps) (*Worker, error) {
 		return nil, errors.New("worker: JetStream, Sender and Validator are required")
 	}
 	return &Worker{cfg: cfg, js: js, sender: deps.Sender, validator: deps.Validator, res: deps.Resources,
-		log: deps.Logger, onOutcome: deps.OnOutcome, onRepair: deps.OnRepair, kick: make(chan struct{}, 1)}, nil
+		log: deps.Logger, onOutcome: deps.OnOutcome, onRepair: deps.OnRepair, kick: make(chan struct{}, 1),
+		id: newWorkerID()}, nil
 }
 
 // Run provisions the streams and consumer, then sends jobs until ctx ends. It then stops pulling,
 // hands back jobs that were pulled but not started, waits up to ShutdownTimeout for in-flight
 // sends, cancels those still running (their jobs are handed back for another worker), and
-// returns nil. It returns an error only if it could not start.
+// returns nil. It returns an error only if it could not start. While it consumes, it publishes
+// the worker's [Heartbeat]s (see [Config.Heartbeat]).
 func (w *Worker) Run(ctx context.Context) error {
 	if w.res == nil {
 		res, err := ProvisionWait(ctx, w.js, w.cfg, w.log)
@@ -111,7 +116,8 @@ func (w *Worker) Run(ctx context.Context) error {
 	for _, app := range w.cfg.apps() {
 		streams = append(streams, w.cfg.Names.JobStreamFor(app))
 	}
-	w.log.Info().Strs("streams", streams).Int("consumers", len(w.res.Queues)).
+	beats := w.startHeartbeats()
+	w.log.Info().Str("worker_id", w.id).Strs("streams", streams).Int("consumers", len(w.res.Queues)).
 		Int("concurrency", w.cfg.Concurrency).Int("max_attempts", w.cfg.MaxAttempts).Msg("worker started")
 	watchCtx, stopWatch := context.WithCancel(ctx)
 	watched := make(chan struct{})
@@ -123,6 +129,7 @@ func (w *Worker) Run(ctx context.Context) error {
 	consumes := sub.current()
 	w.log.Info().Dur("timeout", w.cfg.ShutdownTimeout).Msg("worker stopping: no new jobs, finishing in-flight sends")
 	p.beginStop()
+	beats.markStopping()
 	for _, cc := range consumes {
 		if cc != nil {
 			cc.Drain()
@@ -131,6 +138,7 @@ func (w *Worker) Run(ctx context.Context) error {
 	w.waitDrained(consumes...)
 	p.stop(w.cfg.ShutdownTimeout)
 	w.waitRecorders()
+	beats.stop()
 	w.log.Info().Msg("worker stopped")
 	return nil
 }
@@ -242,7 +250,9 @@ func (p *pool) loop() {
 		case <-p.stopping:
 			return
 		case msg := <-p.jobs:
+			p.w.inFlight.Add(1)
 			p.w.handle(p.sendCtx, msg, p.stopping)
+			p.w.inFlight.Add(-1)
 		}
 	}
 }

@@ -148,7 +148,7 @@ func TestHelmValues(t *testing.T) {
 // The accounts the chart's servers get are those of deploy/nats/nats-server.conf, user for user
 // and permission for permission: the permissions are commented and tested there.
 func TestHelmAccountsAreTheServerConf(t *testing.T) {
-	for _, user := range []string{"PRODUCER", "ORDERS", "SALES", "WORKER", "OPERATOR"} {
+	for _, user := range []string{"PRODUCER", "ORDERS", "SALES", "WORKER", "OPERATOR", "CONSOLE"} {
 		t.Setenv("DINGQ_"+user+"_PASSWORD", strings.ToLower(user)+"-pw")
 	}
 	want, err := conf.ParseFile(natsServerConf)

@@ -5,6 +5,7 @@ package nats_test
 import (
 	"context"
 	"errors"
+	"maps"
 	"os"
 	"slices"
 	"strconv"
@@ -19,8 +20,10 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/dingq/dingq/dispatcher"
+	"github.com/dingq/dingq/dispatcher/kv"
 	"github.com/dingq/dingq/schema"
 	"github.com/dingq/dingq/worker"
+	"github.com/dingq/dingq/worker/status"
 	"github.com/dingq/dingq/worker/workertest"
 )
 
@@ -35,6 +38,7 @@ var passwords = map[string]string{
 	"sales":    "sales-pw-77b9",
 	"worker":   "worker-pw-91d0",
 	"operator": "operator-pw-5be2",
+	"console":  "console-pw-c4f8",
 }
 
 var names = schema.NewNames("")
@@ -633,7 +637,9 @@ func TestTenantsCannotPreemptEachOthersIDs(t *testing.T) {
 
 // TestOperatorSeesNoSecretsInFlight runs the worker on robot jobs holding their webhooks' tokens
 // and sks, and card jobs for which it reads an app's access token from DINGQ_TOKENS, while an
-// operator listens wherever it may and tries where it may not: it receives none of them.
+// operator listens wherever it may and tries where it may not: it receives none of them. Nor does
+// the console, listening on its inboxes, events and heartbeats: it may read DINGQ_TOKENS itself,
+// but not what the workers receive.
 func TestOperatorSeesNoSecretsInFlight(t *testing.T) {
 	srv := startFromFile(t)
 	wc := connectWorker(t, srv.url)
@@ -670,6 +676,26 @@ func TestOperatorSeesNoSecretsInFlight(t *testing.T) {
 		"$JS.API.STREAM.MSG.GET.KV_DINGQ_TOKENS", "$JS.API.STREAM.INFO.KV_DINGQ_TOKENS",
 		"$JS.API.CONSUMER.CREATE.KV_DINGQ_TOKENS", "$JS.API.DIRECT.GET.KV_DINGQ_TOKENS")
 	if err := oc.nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	cc := connect(t, srv.url, "console")
+	var consoleSubs []*nats.Subscription
+	for _, subject := range []string{"_INBOX.>", "dingq.events.>", "dingq.workers.>"} {
+		sub, err := cc.nc.SubscribeSync(subject)
+		if err != nil {
+			t.Fatal(err)
+		}
+		consoleSubs = append(consoleSubs, sub)
+	}
+	for _, subject := range []string{worker.InboxPrefix + ".>", "$KV.DINGQ_TOKENS.>", "$KV.>", "dingq.send.>", ">"} {
+		sub, err := cc.nc.SubscribeSync(subject)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cc.denied(t, subject)
+		forbidden = append(forbidden, sub)
+	}
+	if err := cc.nc.Flush(); err != nil {
 		t.Fatal(err)
 	}
 
@@ -726,19 +752,23 @@ func TestOperatorSeesNoSecretsInFlight(t *testing.T) {
 		}
 	}
 
-	// Whatever the server sent the operator is pending once this round trip is done.
-	if err := oc.nc.Flush(); err != nil {
-		t.Fatal(err)
+	// Whatever the server sent the operator and the console is pending once these round trips
+	// are done.
+	for _, c := range []*client{oc, cc} {
+		if err := c.nc.Flush(); err != nil {
+			t.Fatal(err)
+		}
 	}
-	for _, sub := range append([]*nats.Subscription{inboxes}, forbidden...) {
+	allowed := append([]*nats.Subscription{inboxes}, consoleSubs...)
+	for _, sub := range append(allowed, forbidden...) {
 		for _, m := range drain(t, sub) {
 			for _, s := range secrets {
 				if holds(m, s) {
-					t.Errorf("the operator's subscription %s received %s (on %s)", sub.Subject, s, m.Subject)
+					t.Errorf("the subscription %s received %s (on %s)", sub.Subject, s, m.Subject)
 				}
 			}
-			if sub != inboxes {
-				t.Errorf("the operator's refused subscription %s received a message on %s", sub.Subject, m.Subject)
+			if !slices.Contains(allowed, sub) {
+				t.Errorf("the refused subscription %s received a message on %s", sub.Subject, m.Subject)
 			}
 		}
 	}
@@ -840,8 +870,14 @@ func TestWorkerMigratesTheSharedConsumerWithItsPermissions(t *testing.T) {
 
 // TestOperatorMayBrowseReplayAndRemoveDeadLetters plays `dingq dlq`: list, show, replay with a
 // new id to each app's subject, delete; and checks the operator cannot forge dead letters or
-// delete a stream.
+// delete a stream. The console may do all the operator may, and is refused the same.
 func TestOperatorMayBrowseReplayAndRemoveDeadLetters(t *testing.T) {
+	for _, user := range []string{"operator", "console"} {
+		t.Run(user, func(t *testing.T) { browseReplayAndRemove(t, user) })
+	}
+}
+
+func browseReplayAndRemove(t *testing.T, user string) {
 	srv := startFromFile(t)
 	wc := connectWorker(t, srv.url)
 	ctx := ctxT(t)
@@ -854,7 +890,7 @@ func TestOperatorMayBrowseReplayAndRemoveDeadLetters(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	oc := connect(t, srv.url, "operator")
+	oc := connect(t, srv.url, user)
 	stream, err := oc.js.Stream(ctx, "DINGQ_DEAD")
 	if err != nil {
 		t.Fatalf("stream info: %v", err)
@@ -903,7 +939,7 @@ func TestOperatorMayBrowseReplayAndRemoveDeadLetters(t *testing.T) {
 	if _, err := sent.Get(ctx, "card.dl-1"); !errors.Is(err, jetstream.ErrKeyNotFound) {
 		t.Fatalf("look a job up in the sent-record: %v", err)
 	}
-	oc.noViolations(t, "operator")
+	oc.noViolations(t, user)
 
 	oc.publishDenied(t, []byte(`{"batch":1}`),
 		"$JS.API.CONSUMER.MSG.NEXT.DINGQ_JOBS.dingq-worker-card", "$JS.API.CONSUMER.MSG.NEXT.DINGQ_JOBS_ORDERS.dingq-worker-card")
@@ -911,6 +947,157 @@ func TestOperatorMayBrowseReplayAndRemoveDeadLetters(t *testing.T) {
 	oc.publishDenied(t, nil, "$JS.API.STREAM.DELETE.DINGQ_DEAD", "$JS.API.STREAM.DELETE.DINGQ_JOBS_SALES",
 		"$JS.API.STREAM.MSG.GET.DINGQ_JOBS_ORDERS")
 	srv.stream(t, "DINGQ_DEAD") // still there
+}
+
+// TestConsoleShowsTheFleet plays `dingq console` as the console user while a worker runs: it
+// hears the worker's heartbeats and outcome events, reads every stream's state and every job
+// consumer's backlog, and reads the rate-limit, token and status buckets by watching them; the
+// server refuses it nothing. It cannot consume jobs, forge dead letters, heartbeats or bucket
+// entries, remove a stream, a bucket or a job consumer, or listen where the workers' jobs go.
+func TestConsoleShowsTheFleet(t *testing.T) {
+	srv := startFromFile(t)
+	wc := connectWorker(t, srv.url)
+	cfg := workerConfig()
+	res := provision(t, wc, cfg)
+	ctx := ctxT(t)
+	const appToken = "app-token-secret-91ce"
+	if _, err := res.Tokens.Put(ctx, "orders", []byte(appToken)); err != nil {
+		t.Fatalf("put an access token as the worker: %v", err)
+	}
+	if _, err := res.Limits.Put(ctx, "robot-target", []byte("{}")); err != nil {
+		t.Fatalf("put a rate-limit entry as the worker: %v", err)
+	}
+
+	cc := connect(t, srv.url, "console")
+	beats, err := cc.nc.SubscribeSync(names.WorkerSubjects())
+	if err != nil {
+		t.Fatal(err)
+	}
+	events, err := cc.nc.SubscribeSync(names.EventSubjects())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cc.nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	// Outcome events and records, as `dingq serve` publishes them.
+	rec, err := status.NewRecorder(wc.nc, status.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sent := make(chan string, 4)
+	logs := runWorkerDeps(t, wc, cfg, worker.Deps{OnOutcome: rec.Observe, Sender: dispatcher.SenderFunc(func(_ context.Context, job dispatcher.Job) error {
+		sent <- job.ID
+		return nil
+	})})
+	m, err := beats.NextMsg(10 * time.Second)
+	if err != nil {
+		t.Fatalf("the console heard no heartbeat: %v; worker log:\n%s", err, logs)
+	}
+	if hb, err := worker.ParseHeartbeat(m.Data); err != nil || !hb.Ready || m.Subject != names.WorkerSubject(hb.ID) {
+		t.Errorf("heartbeat %s on %s: %v; want a ready worker on its subject", m.Data, m.Subject, err)
+	}
+	pc := connect(t, srv.url, "producer")
+	if _, err := pc.js.Publish(ctx, names.SendSubject(schema.KindCard), []byte(cardJob("console-1"))); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-sent:
+	case <-ctx.Done():
+		t.Fatalf("the job was not sent; worker log:\n%s", logs)
+	}
+	if m, err := events.NextMsg(10 * time.Second); err != nil || !strings.Contains(string(m.Data), `"console-1"`) {
+		t.Fatalf("the console heard no outcome event: %v", err)
+	}
+	if err := rec.Flush(ctx); err != nil {
+		t.Fatalf("store the outcome: %v", err)
+	}
+
+	// The state of every stream, and the backlog of every job consumer.
+	for _, name := range []string{"DINGQ_JOBS", "DINGQ_JOBS_ORDERS", "DINGQ_JOBS_SALES", "DINGQ_DEAD",
+		"KV_DINGQ_SENT", "KV_DINGQ_STATUS", "KV_DINGQ_LIMITS", "KV_DINGQ_TOKENS"} {
+		if _, err := cc.js.Stream(ctx, name); err != nil {
+			t.Errorf("stream info of %s: %v", name, err)
+		}
+	}
+	for _, app := range append([]string{""}, apps...) {
+		for _, k := range schema.Kinds() {
+			c, err := cc.js.Consumer(ctx, names.JobStreamFor(app), names.ConsumerFor(k))
+			if err != nil {
+				t.Errorf("consumer info of %s on %s: %v", names.ConsumerFor(k), names.JobStreamFor(app), err)
+			} else if c.CachedInfo().Config.FilterSubject != names.SendSubjectFor(k, app) {
+				t.Errorf("consumer %s on %s filters %s", names.ConsumerFor(k), names.JobStreamFor(app), c.CachedInfo().Config.FilterSubject)
+			}
+		}
+	}
+
+	// The buckets, read whole by a watch: rate-limit turns, tokens (the console can read them,
+	// which is why its password is kept as the operator's), job outcomes.
+	read := map[string]string{}
+	for _, bucket := range []string{"DINGQ_LIMITS", "DINGQ_TOKENS", "DINGQ_STATUS"} {
+		b, err := cc.js.KeyValue(ctx, bucket)
+		if err != nil {
+			t.Fatalf("open %s: %v", bucket, err)
+		}
+		entries, err := kv.Latest(ctx, b)
+		if err != nil {
+			t.Fatalf("watch %s: %v; refused: %v", bucket, err, cc.refused())
+		}
+		for _, e := range entries {
+			read[bucket+" "+e.Key()] = string(e.Value())
+		}
+	}
+	if read["DINGQ_LIMITS robot-target"] != "{}" || read["DINGQ_TOKENS orders"] != appToken || read["DINGQ_STATUS card.console-1"] == "" {
+		t.Errorf("the console read %v; want the rate-limit entry, the token and the job's outcome", read)
+	}
+	// Recent outcomes, as the console reads them back at its start: an ordered consumer from a
+	// start time, fetched, then removed.
+	start := time.Now().Add(-time.Hour)
+	recent, err := cc.js.OrderedConsumer(ctx, "KV_DINGQ_STATUS", jetstream.OrderedConsumerConfig{
+		DeliverPolicy: jetstream.DeliverByStartTimePolicy, OptStartTime: &start})
+	if err != nil {
+		t.Fatalf("ordered consumer on KV_DINGQ_STATUS: %v", err)
+	}
+	batch, err := recent.FetchNoWait(10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for range batch.Messages() {
+		n++
+	}
+	if n != 1 {
+		t.Errorf("read %d recent outcomes, want 1: %v", n, batch.Error())
+	}
+	if err := cc.js.DeleteConsumer(ctx, "KV_DINGQ_STATUS", recent.CachedInfo().Name); err != nil {
+		t.Errorf("remove the ordered consumer: %v", err)
+	}
+	cc.noViolations(t, "console")
+
+	// What it may not do.
+	cc.publishDenied(t, []byte(`{"batch":1}`),
+		"$JS.API.CONSUMER.MSG.NEXT.DINGQ_JOBS.dingq-worker-card", "$JS.API.CONSUMER.MSG.NEXT.DINGQ_JOBS_SALES.dingq-worker-robot")
+	cc.publishDenied(t, []byte(cardJob("forged")), "dingq.dead.card", "dingq.events.card.sent", "dingq.workers.forged",
+		"$KV.DINGQ_TOKENS.orders", "$KV.DINGQ_LIMITS.robot-target", "$KV.DINGQ_STATUS.card.x", "$KV.DINGQ_SENT.card.x")
+	cc.publishDenied(t, nil, "$JS.API.STREAM.DELETE.DINGQ_DEAD", "$JS.API.STREAM.DELETE.DINGQ_JOBS",
+		"$JS.API.STREAM.DELETE.KV_DINGQ_TOKENS", "$JS.API.STREAM.PURGE.DINGQ_JOBS", "$JS.API.STREAM.PURGE.KV_DINGQ_LIMITS",
+		"$JS.API.STREAM.UPDATE.DINGQ_DEAD", "$JS.API.STREAM.CREATE.DINGQ_OTHER", "$JS.API.CONSUMER.DELETE.DINGQ_JOBS.dingq-worker-card",
+		"$JS.API.CONSUMER.CREATE.DINGQ_JOBS.spy.dingq.send.card", "$JS.API.STREAM.MSG.GET.DINGQ_JOBS",
+		"$JS.API.STREAM.MSG.DELETE.KV_DINGQ_STATUS")
+	for _, subject := range []string{worker.InboxPrefix + ".>", "dingq.send.>", "dingq.dead.>", "$KV.>", ">"} {
+		if _, err := cc.nc.SubscribeSync(subject); err != nil {
+			t.Fatal(err)
+		}
+		cc.denied(t, subject)
+	}
+	for _, s := range []string{"DINGQ_DEAD", "KV_DINGQ_TOKENS"} {
+		srv.stream(t, s) // still there
+	}
+	if c := srv.consumers(t, "DINGQ_JOBS"); len(c) != 3 {
+		t.Errorf("DINGQ_JOBS has consumers %v, want the workers' three", slices.Collect(maps.Keys(c)))
+	}
+	wc.noViolations(t, "worker")
+	pc.noViolations(t, "producer")
 }
 
 // TestAccountLimitsHoldTheStreams: DINGQ's JetStream limits are set, and hold every stream dingq

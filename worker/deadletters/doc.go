@@ -12,6 +12,13 @@
 // [Store.ReplaySelection] and [Store.PurgeSelection] act on them, reporting each as an [Item] to a
 // callback as it goes, and return an [Outcome] that counts them by [Result].
 //
+// A front end that lists them reads them a page at a time, newest first: [Store.Page] reads
+// single dead letters backwards by sequence from a cursor ([PageQuery.Before], [Page.Next]),
+// never the whole stream, finds where a time condition starts and ends by a binary search on the
+// stored times, and stops at a bound on the sequences it reads ([PageQuery.MaxScan]), with a
+// partial page, when a filter matches few. [Store.Tally] counts every dead letter by kind, reason
+// and error code, reading their headers only.
+//
 // A replay is safe to interrupt at any point. [Store.Replay] publishes the dead letter's body to
 // its original job subject, waits for JetStream's publish ack, and only then deletes the dead
 // letter: an interruption leaves the dead letter in place, never loses it. The replay's

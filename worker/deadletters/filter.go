@@ -19,6 +19,8 @@ type Filter struct {
 	Reason string
 	// Code keeps one Dingq-Error-Code, exactly. Default "": any.
 	Code string
+	// JobID keeps the dead letters of one job, its Dingq-Job-Id exactly. Default "": any.
+	JobID string
 	// Since keeps dead letters whose job failed at or after it ([Letter.When]). Default: no bound.
 	Since time.Time
 	// Until keeps dead letters whose job failed before it. Default: no bound.
@@ -33,6 +35,7 @@ func (f Filter) Match(l Letter) bool {
 	case f.Kind != "" && l.Kind != f.Kind,
 		f.Reason != "" && l.Reason != f.Reason,
 		f.Code != "" && l.Code != f.Code,
+		f.JobID != "" && l.JobID != f.JobID,
 		!f.Since.IsZero() && l.When().Before(f.Since),
 		!f.Until.IsZero() && !l.When().Before(f.Until):
 		return false
@@ -44,7 +47,7 @@ func (f Filter) Match(l Letter) bool {
 // not, what it selects is every dead letter on one subject up to some sequence, which
 // [Store.PurgeThrough] removes in one request.
 func (f Filter) ByHeaders() bool {
-	return f.Reason != "" || f.Code != "" || !f.Since.IsZero() || !f.Until.IsZero()
+	return f.Reason != "" || f.Code != "" || f.JobID != "" || !f.Since.IsZero() || !f.Until.IsZero()
 }
 
 // FilterSpec is a [Filter] as text, the way a command line's flags or a form's fields give it.
@@ -53,6 +56,7 @@ type FilterSpec struct {
 	Kind   string // card, crossdomain or robot
 	Reason string // rejected, exhausted or invalid
 	Code   string // an error code, exactly
+	JobID  string // a job id, exactly
 	Since  string // a duration back from now (90m, 1h, 2d), an RFC 3339 time or a date
 	Until  string // as Since
 	Limit  string // a number, 1 or more
@@ -109,7 +113,7 @@ func ParseFilter(spec FilterSpec, now time.Time) (Filter, error) {
 	default:
 		bad("reason", fmt.Errorf("%q: want rejected, exhausted or invalid", spec.Reason))
 	}
-	f.Code = spec.Code
+	f.Code, f.JobID = spec.Code, spec.JobID
 	var err error
 	if f.Since, err = parseWhen(spec.Since, now); err != nil {
 		bad("since", err)

@@ -1,6 +1,7 @@
 package deadletters_test
 
 import (
+	"context"
 	"errors"
 	"slices"
 	"strings"
@@ -20,6 +21,7 @@ func TestParseFilter(t *testing.T) {
 		{deadletters.FilterSpec{}, deadletters.Filter{}},
 		{deadletters.FilterSpec{Kind: "card", Reason: "rejected", Code: "40035", Limit: "3"},
 			deadletters.Filter{Kind: schema.KindCard, Reason: schema.ReasonRejected, Code: "40035", Limit: 3}},
+		{deadletters.FilterSpec{JobID: "job-17", Code: "40035"}, deadletters.Filter{JobID: "job-17", Code: "40035"}},
 		{deadletters.FilterSpec{Since: "90m"}, deadletters.Filter{Since: now.Add(-90 * time.Minute)}},
 		{deadletters.FilterSpec{Since: "2d", Until: "1h"}, deadletters.Filter{Since: now.AddDate(0, 0, -2), Until: now.Add(-time.Hour)}},
 		{deadletters.FilterSpec{Since: "2025-03-01T08:00:00+08:00"}, deadletters.Filter{Since: time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC)}},
@@ -79,5 +81,34 @@ func TestParseFilterNamesTheFieldOfEachMistake(t *testing.T) {
 	}
 	if got := deadletters.FieldErrors(errors.New("other")); got != nil {
 		t.Errorf("FieldErrors of another error = %v", got)
+	}
+}
+
+// A job id condition looks at headers: a purge by it deletes that job's dead letters one at a
+// time, never every dead letter of the kind up to the last one's sequence.
+func TestPurgeByJobIDDeletesOnlyThatJobsDeadLetters(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	api := e.watchAPI()
+	for _, job := range []string{"c1", "j", "c2", "j", "c3"} {
+		e.put(letter{kind: schema.KindCard, job: job, reason: schema.ReasonRejected})
+	}
+	f := deadletters.Filter{Kind: schema.KindCard, JobID: "j"}
+	if !f.ByHeaders() {
+		t.Error("a job id condition does not look at headers")
+	}
+	sel, err := e.store.Select(ctx, nil, f, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := seqs(sel.Letters); !slices.Equal(got, []uint64{2, 4}) {
+		t.Fatalf("selected %v, want [2 4]", got)
+	}
+	results, _ := e.purge(sel)
+	if p, d := api.counts(); p != 0 || d != 2 || len(results) != 2 {
+		t.Errorf("%d purge and %d delete requests, results %v; want 2 deletes", p, d, results)
+	}
+	if got := e.scan(deadletters.Filter{}); !slices.Equal(got, []string{"c1", "c2", "c3"}) {
+		t.Errorf("left %v, want [c1 c2 c3]", got)
 	}
 }

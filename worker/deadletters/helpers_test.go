@@ -45,7 +45,9 @@ type letter struct {
 	reason   string
 	code     string
 	failedAt time.Time // zero: now
-	extra    map[string]string
+	// noFailedAt leaves Dingq-Failed-At out: the letter's time is then when it was stored.
+	noFailedAt bool
+	extra      map[string]string
 }
 
 // put stores l the way a worker's dead-lettering does, and returns its sequence.
@@ -66,7 +68,9 @@ func (e *env) put(l letter) uint64 {
 	m.Header.Set(schema.HeaderHTTPStatus, "400")
 	m.Header.Set(schema.HeaderAttempts, "1")
 	m.Header.Set(schema.HeaderOriginalSubject, names.SendSubject(l.kind))
-	m.Header.Set(schema.HeaderFailedAt, l.failedAt.UTC().Format(time.RFC3339))
+	if !l.noFailedAt {
+		m.Header.Set(schema.HeaderFailedAt, l.failedAt.UTC().Format(time.RFC3339))
+	}
 	ack, err := e.js.PublishMsg(context.Background(), m, jetstream.WithMsgID("dead-"+l.job+"-"+strconv.Itoa(int(l.failedAt.UnixNano()))))
 	if err != nil {
 		e.t.Fatal(err)

@@ -4,20 +4,25 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 )
 
+// clockSkew widens the stored-time bounds of a browse or a page: Dingq-Failed-At is the worker's
+// clock, the stored time the server's, and a time filter must not miss a dead letter between
+// them. (A variable only so that a test can narrow it.)
+var clockSkew = 5 * time.Minute
+
 const (
-	// clockSkew widens the stored-time bounds of a browse: Dingq-Failed-At is the worker's clock,
-	// the stored time the server's, and a time filter must not miss a dead letter between them.
-	clockSkew = 5 * time.Minute
 	// browseIdle is how long a browse waits for the next message before it asks the server
 	// whether any is left (they may have been deleted meanwhile).
 	browseIdle = 5 * time.Second
-	// browseBuffer is how many messages a browse prefetches.
-	browseBuffer = 512
+	// browseBuffer is how many messages a browse prefetches; browseHeadersBuffer how many
+	// headers-only messages (small, and many read in a row).
+	browseBuffer        = 512
+	browseHeadersBuffer = 4096
 	// browseInactive lets the server delete a browse's consumer if this process dies mid-browse.
 	browseInactive = 30 * time.Second
 )
@@ -30,6 +35,26 @@ var errBrowseDone = errors.New("browse done")
 // returns an error (which Scan returns). It browses with an ordered consumer, filtered on the
 // server by kind and positioned by f.Since, and deletes that consumer when it returns.
 func (s *Store) Scan(ctx context.Context, f Filter, fn func(Letter) error) error {
+	matched := 0
+	return s.browseAll(ctx, f, false, func(m jetstream.Msg, meta *jetstream.MsgMetadata) (bool, error) {
+		l := newLetter(s.names, meta.Sequence.Stream, m.Subject(), m.Headers(), m.Data(), meta.Timestamp)
+		if !f.Match(l) {
+			return true, nil
+		}
+		if err := fn(l); err != nil {
+			return false, err
+		}
+		matched++
+		return f.Limit <= 0 || matched < f.Limit, nil
+	})
+}
+
+// browseAll calls fn for each message a browse positioned and filtered by f delivers (headers
+// only when headersOnly), oldest first, until the messages that were there when it started are
+// all read, the stored times pass f.Until, or fn returns false or an error (which browseAll
+// returns as it is).
+func (s *Store) browseAll(ctx context.Context, f Filter, headersOnly bool,
+	fn func(m jetstream.Msg, meta *jetstream.MsgMetadata) (more bool, err error)) error {
 	info, err := s.dead.Info(ctx)
 	if err != nil {
 		return fmt.Errorf("read stream %s: %w", s.names.DeadStream(), err)
@@ -37,7 +62,9 @@ func (s *Store) Scan(ctx context.Context, f Filter, fn func(Letter) error) error
 	if info.State.Msgs == 0 {
 		return nil
 	}
-	b, err := s.browse(ctx, f)
+	// A filter on the subjects the stream holds anyway only costs the server a match a message.
+	whole := f.Kind == "" && slices.Equal(info.Config.Subjects, []string{s.subject("")})
+	b, err := s.browse(ctx, f, headersOnly, whole)
 	if errors.Is(err, errBrowseDone) {
 		return nil
 	}
@@ -46,7 +73,6 @@ func (s *Store) Scan(ctx context.Context, f Filter, fn func(Letter) error) error
 	}
 	defer b.close()
 	last := info.State.LastSeq
-	matched := 0
 	for {
 		m, err := b.next(ctx)
 		if errors.Is(err, errBrowseDone) {
@@ -59,14 +85,8 @@ func (s *Store) Scan(ctx context.Context, f Filter, fn func(Letter) error) error
 		if err != nil {
 			return fmt.Errorf("browse %s: %w", s.names.DeadStream(), err)
 		}
-		l := newLetter(s.names, meta.Sequence.Stream, m.Subject(), m.Headers(), m.Data(), meta.Timestamp)
-		if f.Match(l) {
-			if err := fn(l); err != nil {
-				return err
-			}
-			if matched++; f.Limit > 0 && matched >= f.Limit {
-				return nil
-			}
+		if more, err := fn(m, meta); err != nil || !more {
+			return err
 		}
 		if meta.NumPending == 0 || meta.Sequence.Stream >= last ||
 			!f.Until.IsZero() && meta.Timestamp.After(f.Until.Add(clockSkew)) {
@@ -87,10 +107,16 @@ type browse struct {
 	lastSeq      uint64
 }
 
-func (s *Store) browse(ctx context.Context, f Filter) (*browse, error) {
+// browse starts a browse of the dead letters of f.Kind, from f.Since on: of every message in
+// the stream, unfiltered, when whole says the stream holds dead letters only. headersOnly
+// leaves their bodies on the server. It returns errBrowseDone when there is nothing to read.
+func (s *Store) browse(ctx context.Context, f Filter, headersOnly, whole bool) (*browse, error) {
 	cfg := jetstream.OrderedConsumerConfig{
-		FilterSubjects:    []string{s.subject(f.Kind)},
 		InactiveThreshold: browseInactive,
+		HeadersOnly:       headersOnly,
+	}
+	if !whole {
+		cfg.FilterSubjects = []string{s.subject(f.Kind)}
 	}
 	if !f.Since.IsZero() {
 		start := f.Since.Add(-clockSkew)
@@ -100,7 +126,11 @@ func (s *Store) browse(ctx context.Context, f Filter) (*browse, error) {
 	if err != nil {
 		return nil, err
 	}
-	msgs, err := cons.Messages(jetstream.PullMaxMessages(browseBuffer))
+	buffer := browseBuffer
+	if headersOnly {
+		buffer = browseHeadersBuffer
+	}
+	msgs, err := cons.Messages(jetstream.PullMaxMessages(buffer))
 	if err != nil {
 		return nil, err
 	}

@@ -8,14 +8,14 @@ FUZZ_SHORT ?= 8s
 FUZZTIME   ?= 5m
 
 .DEFAULT_GOAL := help
-.PHONY: help run build test test-short fuzz bench lint fmt vet clean
+.PHONY: help run build test test-short test-browser screenshots fuzz bench lint fmt vet clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-run: ## run a worker on an embedded NATS and the built-in DingTalk sandbox, with demo jobs
+run: ## run a worker on an embedded NATS and the built-in DingTalk sandbox, with demo jobs and the console on :8080
 	$(GO) build -o $(BIN) ./cmd/dingq
-	./$(BIN) serve --sandbox --demo --log-format console
+	./$(BIN) serve --sandbox --demo --console 127.0.0.1:8080 --log-format console
 
 build: ## build bin/dingq (static)
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN) ./cmd/dingq
@@ -26,6 +26,13 @@ FUZZ_TARGETS := ./schema:FuzzValidate ./schema:FuzzFastPath ./schema:FuzzJobID .
 test: vet ## run the whole test suite (race detector on), then each fuzz target briefly
 	$(GO) test -race -count=1 -timeout 8m $(PKGS)
 	bash scripts/fuzz.sh $(FUZZ_SHORT) 3s $(FUZZ_TARGETS)
+
+test-browser: ## drive the console in a headless Chromium (Debian's chromium package; fails without it)
+	$(GO) test -tags browser -count=1 -timeout 5m -run Browser ./console/
+
+screenshots: ## save a screenshot of each console page under docs/console/ (needs chromium)
+	mkdir -p docs/console
+	DINGQ_SCREENSHOTS=$(CURDIR)/docs/console $(GO) test -tags browser -count=1 -timeout 5m -run Browser ./console/
 
 test-short: ## the tests without the race detector, quicker while editing
 	$(GO) test -count=1 $(PKGS)

@@ -28,6 +28,7 @@ Usage:
                                          or one per line; stdin when no file is given
   dingq dlq     list|show|replay|purge   inspect, replay and remove dead letters
   dingq status  [flags] <job-id>         where a job is: sent, dead (and why) or pending
+  dingq console [flags]                  serve the operations console, a web UI
   dingq sandbox [flags]                  serve a local stand-in for the DingTalk APIs
   dingq version                          print the version, commit and Go version
 
@@ -79,6 +80,7 @@ func run(ctx context.Context, args []string, std stdio) int {
 		"sandbox": sandboxCmd,
 		"dlq":     dlq,
 		"status":  statusCmd,
+		"console": consoleCmd,
 		"version": versionCmd,
 	}
 	cmd, ok := commands[args[0]]

@@ -12,9 +12,9 @@ import (
 	"github.com/dingq/dingq/worker/metrics"
 )
 
-// newSender builds the worker's sender on its buckets: the configuration's apps and named
-// robots, handed to dispatcher/fleet, which decides everything else.
-func newSender(cfg config.Config, log zerolog.Logger, res *worker.Resources) (*fleet.Sender, error) {
+// fleetConfig is the fleet the configuration describes: its DingTalk endpoints, apps, named
+// robots and rate limits.
+func fleetConfig(cfg config.Config) fleet.Config {
 	apps := map[string]fleet.App{}
 	for _, name := range append([]string{""}, cfg.Worker().Apps...) {
 		a, _ := cfg.App(name)
@@ -24,13 +24,20 @@ func newSender(cfg config.Config, log zerolog.Logger, res *worker.Resources) (*f
 	for name, r := range cfg.Robots {
 		robots[name] = fleet.Robot{Webhook: r.Webhook, Secret: r.Secret}
 	}
-	return fleet.New(fleet.Config{
+	return fleet.Config{
 		APIURL: cfg.APIURL, OAPIURL: cfg.OAPIURL, KdocsURL: cfg.KdocsURL,
 		Apps: apps, Robots: robots, RobotVia: cfg.RobotVia, RobotPenalty: cfg.RobotPenalty,
-		RateAPI: cfg.RateAPI, RateRobot: cfg.RateRobot,
-		Client: dispatcher.NewHTTPClient(cfg.Concurrency, cfg.HTTPTimeout),
-		Tokens: res.Tokens, Limits: res.Limits, Logger: log, Setting: settingVariable,
-	})
+		RateAPI: cfg.RateAPI, RateRobot: cfg.RateRobot, Setting: settingVariable,
+	}
+}
+
+// newSender builds the worker's sender on its buckets with dispatcher/fleet, which decides
+// everything else.
+func newSender(cfg config.Config, log zerolog.Logger, res *worker.Resources) (*fleet.Sender, error) {
+	fc := fleetConfig(cfg)
+	fc.Client = dispatcher.NewHTTPClient(cfg.Concurrency, cfg.HTTPTimeout)
+	fc.Tokens, fc.Limits, fc.Logger = res.Tokens, res.Limits, log
+	return fleet.New(fc)
 }
 
 // settingVariable names an app's setting as the worker reads it: DINGQ_DINGTALK_APP_KEY (or

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"net"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/dingq/dingq/cmd/internal/config"
 	"github.com/dingq/dingq/cmd/internal/natsconn"
+	"github.com/dingq/dingq/console"
 	"github.com/dingq/dingq/dispatcher/sandbox"
 	"github.com/dingq/dingq/schema"
 	"github.com/dingq/dingq/worker"
@@ -23,6 +25,7 @@ func serve(ctx context.Context, args []string, std stdio) error {
 	fs := newFlagSet("serve", std.err)
 	cfg.RegisterServe(fs)
 	demo := fs.Bool("demo", false, "with --sandbox: publish a few sample jobs at start, one retried and one dead-lettered")
+	consoleAddr := fs.String("console", "", "also serve the operations console on this address, e.g. 127.0.0.1:8080 (see dingq console -h; DINGQ_CONSOLE_TOKEN applies)")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), `Usage: dingq serve [flags]
 
@@ -30,7 +33,7 @@ Run a worker: take jobs off JetStream and send them to DingTalk, retrying what D
 transient and dead-lettering what it calls wrong. Without --nats-url it starts an embedded NATS.
 
 Examples:
-  dingq serve --sandbox --demo --log-format console
+  dingq serve --sandbox --demo --console 127.0.0.1:8080 --log-format console
   DINGQ_NATS_URL=nats://nats-1:4222 DINGQ_DINGTALK_APP_KEY=... DINGQ_DINGTALK_APP_SECRET=... dingq serve
 
 Flags:
@@ -48,6 +51,12 @@ Flags:
 	}
 	if *demo && !cfg.Sandbox {
 		return usageError{fmt.Errorf("--demo needs --sandbox (DINGQ_SANDBOX=true): it must not send sample jobs to DingTalk")}
+	}
+	consoleToken := std.getenv("DINGQ_CONSOLE_TOKEN")
+	if *consoleAddr != "" {
+		if err := console.CheckListen(*consoleAddr, consoleToken); err != nil {
+			return usageError{fmt.Errorf("--console: %w", err)}
+		}
 	}
 	log := newLogger(cfg, std.err)
 
@@ -108,6 +117,18 @@ Flags:
 	}
 
 	probes.Serve(nc.Conn, w.Ready, m.Handler())
+	if *consoleAddr != "" {
+		ln, err := net.Listen("tcp", *consoleAddr)
+		if err != nil {
+			return fmt.Errorf("listen on --console %s: %w", *consoleAddr, err)
+		}
+		stopConsole, err := serveConsole(ctx, ln, js, cfg, consoleToken, false, log)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		defer stopConsole()
+	}
 
 	if *demo {
 		go runDemo(ctx, js, cfg, sb, log)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -16,6 +15,7 @@ import (
 	"github.com/dingq/dingq/worker"
 	"github.com/dingq/dingq/worker/deadletters"
 	"github.com/dingq/dingq/worker/embedded"
+	"github.com/dingq/dingq/worker/workertest"
 )
 
 // benchLetters is how many dead letters the benchmarks' stream holds.
@@ -60,46 +60,7 @@ func closeBench() {
 	}
 }
 
-// benchKinds, benchReasons and benchCodes make a mix of dead letters as a busy deployment has
-// them: mostly cards, mostly rejections, a handful of codes each.
-var (
-	benchKinds   = []schema.Kind{schema.KindCard, schema.KindCard, schema.KindCard, schema.KindRobot, schema.KindRobot, schema.KindCrossDomain}
-	benchReasons = []string{schema.ReasonRejected, schema.ReasonRejected, schema.ReasonRejected, schema.ReasonExhausted, schema.ReasonExhausted, schema.ReasonInvalid}
-	benchCodes   = map[string][]string{
-		schema.ReasonRejected:  {"chatbotNotInstall", "40035", "forbidden.accessDenied", "param.invalidUser"},
-		schema.ReasonExhausted: {"503", "429", "timeout"},
-		schema.ReasonInvalid:   {"invalid_field", "schema"},
-	}
-)
-
-// benchMsg is the i-th dead letter as a worker stores it: the job's body and headers, the
-// Dingq-* headers, and the worker's message id.
-func benchMsg(i int, failedAt time.Time) *nats.Msg {
-	kind := benchKinds[i%len(benchKinds)]
-	reason := benchReasons[(i/7)%len(benchReasons)]
-	codes := benchCodes[reason]
-	job := fmt.Sprintf("job-%08d-%x", i, uint32(i)*2654435761)
-	m := nats.NewMsg(names.DeadSubject(kind))
-	m.Data = fmt.Appendf(nil, `{"outTrackId":%q,"cardTemplateId":"f2f0a5c6-1b1e-4f2b-9a57-1e6b6c0a%04d.schema",`+
-		`"openSpaceId":"dtv1.card//IM_GROUP.cid%08dxyzAbCdEfGhIjKlMnOp==","imGroupOpenSpaceModel":{"supportForward":true},`+
-		`"cardData":{"cardParamMap":{"title":"Disk almost full on db-%03d","body":"Volume /var/lib/postgresql is at 9%d%% `+
-		`and growing by 1.2 GB an hour; the on-call engineer has been paged.","severity":"warning","link":"https://grafana.example.com/d/abc/%d"}}}`,
-		job, i%10000, i, i%500, i%10, i)
-	m.Header.Set("Traceparent", fmt.Sprintf("00-%032x-%016x-01", i, i))
-	m.Header.Set(schema.HeaderMsgID, "dead-"+names.JobStreamFor("ops")+"-ops-"+strconv.Itoa(i+1)+"-"+strconv.FormatInt(failedAt.UnixNano(), 10))
-	m.Header.Set(schema.HeaderJobID, job)
-	m.Header.Set(schema.HeaderReason, reason)
-	m.Header.Set(schema.HeaderErrorCode, codes[i%len(codes)])
-	m.Header.Set(schema.HeaderError, "DingTalk answered 400 "+codes[i%len(codes)]+": the robot is not installed in the group")
-	m.Header.Set(schema.HeaderHTTPStatus, "400")
-	m.Header.Set(schema.HeaderAttempts, strconv.Itoa(1+i%5))
-	m.Header.Set(schema.HeaderOriginalSubject, names.SendSubjectFor(kind, "ops"))
-	m.Header.Set(schema.HeaderFailedAt, failedAt.UTC().Format(time.RFC3339))
-	return m
-}
-
-// fillBench starts the benchmarks' server and stores benchLetters dead letters, published
-// asynchronously in batches.
+// fillBench starts the benchmarks' server and stores benchLetters dead letters.
 func fillBench() error {
 	dir, err := os.MkdirTemp("", "dingq-deadletters-bench-")
 	if err != nil {
@@ -116,7 +77,7 @@ func fillBench() error {
 		return err
 	}
 	benchData.nc = nc
-	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(4096))
+	js, err := jetstream.New(nc)
 	if err != nil {
 		return err
 	}
@@ -125,28 +86,8 @@ func fillBench() error {
 		return err
 	}
 	start := time.Now()
-	const batch = 10_000
-	for from := 0; from < benchLetters; from += batch {
-		acks := make([]jetstream.PubAckFuture, 0, batch)
-		for i := from; i < from+batch; i++ {
-			f, err := js.PublishMsgAsync(benchMsg(i, time.Now()))
-			if err != nil {
-				return err
-			}
-			acks = append(acks, f)
-		}
-		select {
-		case <-js.PublishAsyncComplete():
-		case <-time.After(time.Minute):
-			return fmt.Errorf("publish of dead letters %d.. not acked in a minute", from)
-		}
-		for _, f := range acks {
-			select {
-			case <-f.Ok():
-			case err := <-f.Err():
-				return fmt.Errorf("publish dead letter: %w", err)
-			}
-		}
+	if err := workertest.FillDeadLetters(ctx, nc, names, benchLetters); err != nil {
+		return err
 	}
 	benchData.fill = time.Since(start)
 	store, err := deadletters.Open(ctx, js, names)

@@ -14,7 +14,25 @@ import (
 // waits forever. A worker's status recorder publishes asynchronously while a test closes its
 // connection, so the race is reachable here; it leaks one parked goroutine per closed connection
 // and nothing else.
-func VerifyNoLeaks(m *testing.M) {
-	goleak.VerifyTestMain(m,
+func VerifyNoLeaks(m *testing.M) { VerifyNoLeaksAfter(m, nil) }
+
+// VerifyNoLeaksAfter is [VerifyNoLeaks] for tests that share something across tests (a server
+// filled once for the benchmarks): after runs between the last test and the check.
+func VerifyNoLeaksAfter(m *testing.M, after func()) {
+	goleak.VerifyTestMain(runThen{m, after},
 		goleak.IgnoreTopFunction("github.com/nats-io/nats.go/jetstream.(*jetStream).resetPendingAcksOnReconnect"))
+}
+
+// runThen runs the tests of m, then after.
+type runThen struct {
+	m     *testing.M
+	after func()
+}
+
+func (r runThen) Run() int {
+	code := r.m.Run()
+	if r.after != nil {
+		r.after()
+	}
+	return code
 }

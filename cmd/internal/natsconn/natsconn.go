@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -55,10 +56,9 @@ func Start(ctx context.Context, cfg config.Config, log zerolog.Logger) (*Conn, e
 			log.Info().Str("server", nc.ConnectedUrlRedacted()).Msg("reconnected to NATS")
 		}),
 		// Permission violations arrive here, not as the failing call's error: log them, or a
-		// missing permission is a silent timeout.
-		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
-			log.Error().Err(err).Msg("NATS error")
-		}))
+		// missing permission is a silent timeout. The same error is logged once a minute at most
+		// (a heartbeat the server refuses would otherwise be a line every 5 s).
+		nats.ErrorHandler(onceAMinute(func(err error) { log.Error().Err(err).Msg("NATS error") })))
 	nc, err := nats.Connect(cfg.NATSURL, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("connect to nats: %w", err)
@@ -137,13 +137,13 @@ func (c *Conn) Stop() {
 
 // Client connects a short-lived client command (send, dlq, status) to NATS and JetStream:
 // the configured URL, or the embedded server's address of a running `dingq serve`, with the
-// configured authentication and TLS. Close the connection when done.
-func Client(cfg config.Config) (*nats.Conn, jetstream.JetStream, error) {
+// configured authentication and TLS, and extra. Close the connection when done.
+func Client(cfg config.Config, extra ...nats.Option) (*nats.Conn, jetstream.JetStream, error) {
 	opts, err := Options(cfg)
 	if err != nil {
 		return nil, nil, err
 	}
-	nc, err := nats.Connect(cfg.NATSServers(), append(opts, nats.Name("dingq-cli"), nats.Timeout(5*time.Second))...)
+	nc, err := nats.Connect(cfg.NATSServers(), append(append(opts, nats.Name("dingq-cli"), nats.Timeout(5*time.Second)), extra...)...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("connect to nats at %s (%s): %w", redactedServers(cfg), connectHint(cfg, err), err)
 	}
@@ -275,3 +275,26 @@ type SettingsError struct{ Err error }
 
 func (e *SettingsError) Error() string { return e.Err.Error() }
 func (e *SettingsError) Unwrap() error { return e.Err }
+
+// onceAMinute returns a nats.go error handler that passes an error to logf unless the same
+// error text was passed within the last minute.
+func onceAMinute(logf func(error)) nats.ErrHandler {
+	var mu sync.Mutex
+	last := map[string]time.Time{}
+	return func(_ *nats.Conn, _ *nats.Subscription, err error) {
+		mu.Lock()
+		now := time.Now()
+		at, seen := last[err.Error()]
+		if !seen || now.Sub(at) >= time.Minute {
+			if len(last) > 100 {
+				clear(last)
+			}
+			last[err.Error()] = now
+			seen = false
+		}
+		mu.Unlock()
+		if !seen {
+			logf(err)
+		}
+	}
+}

@@ -55,7 +55,8 @@ type Config struct {
 type Console struct {
 	cfg     Config
 	log     zerolog.Logger
-	store   *deadletters.Store
+	storeMu sync.Mutex
+	store   *deadletters.Store // nil until the dead-letter stream exists
 	pages   map[string]*template.Template
 	static  http.Handler
 	cop     *http.CrossOriginProtection
@@ -81,16 +82,12 @@ func New(ctx context.Context, cfg Config) (*Console, error) {
 	if cfg.JS == nil {
 		return nil, errors.New("console: no JetStream")
 	}
-	store, err := deadletters.Open(ctx, cfg.JS, cfg.Names)
-	if err != nil {
-		return nil, fmt.Errorf("console: %w", err)
-	}
 	pages, err := parsePages()
 	if err != nil {
 		return nil, fmt.Errorf("console: %w", err)
 	}
 	static, _ := fs.Sub(staticFS, "static")
-	c := &Console{cfg: cfg, log: cfg.Logger, store: store, pages: pages,
+	c := &Console{cfg: cfg, log: cfg.Logger, pages: pages,
 		static: http.StripPrefix("/static/", http.FileServerFS(static)), cop: http.NewCrossOriginProtection(),
 		secret: make([]byte, 32), runs: map[string]*run{},
 		activity: newActivity(time.Now), workers: newWorkers()}
@@ -118,6 +115,21 @@ func New(ctx context.Context, cfg Config) (*Console, error) {
 	}()
 	c.routes()
 	return c, nil
+}
+
+// deadLetters returns the dead-letter store, opened on first use: a console may start before any
+// worker has created the stream.
+func (c *Console) deadLetters(ctx context.Context) (*deadletters.Store, error) {
+	c.storeMu.Lock()
+	defer c.storeMu.Unlock()
+	if c.store == nil {
+		s, err := deadletters.Open(ctx, c.cfg.JS, c.cfg.Names)
+		if err != nil {
+			return nil, err
+		}
+		c.store = s
+	}
+	return c.store, nil
 }
 
 // Close stops the subscriptions and waits for replays and purges in progress to stop.

@@ -4,7 +4,9 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strconv"
@@ -14,6 +16,7 @@ import (
 
 	"github.com/dingq/dingq/console"
 	"github.com/dingq/dingq/schema"
+	"github.com/dingq/dingq/worker"
 	"github.com/dingq/dingq/worker/workertest"
 )
 
@@ -393,4 +396,37 @@ func between(s, from, to string) string {
 	}
 	v, _, _ := strings.Cut(rest, to)
 	return v
+}
+
+// A console started before any worker says what is missing, and works once a worker has run.
+func TestConsoleBeforeAnyWorker(t *testing.T) {
+	_, _, js := workertest.StartNATS(t)
+	c, err := console.New(context.Background(), console.Config{JS: js, Names: names})
+	if err != nil {
+		t.Fatalf("New before any worker: %v", err)
+	}
+	srv := httptest.NewServer(c)
+	defer func() { srv.Close(); c.Close() }()
+	for path, want := range map[string]string{"/": "dead-letter stream not found", "/letters": "has a worker run", "/jobs?id=x": `id="pending"`} {
+		resp, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if !strings.Contains(string(body), want) {
+			t.Errorf("%s: %d, lacks %q:\n%s", path, resp.StatusCode, want, body)
+		}
+	}
+	if _, err := worker.Provision(context.Background(), js, worker.Config{Names: names}); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Get(srv.URL + "/letters")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("/letters once the streams exist: %d", resp.StatusCode)
+	}
 }

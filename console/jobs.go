@@ -41,7 +41,16 @@ func (c *Console) job(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	data.Records = recs
-	page, err := c.store.Page(ctx, deadletters.PageQuery{Filter: deadletters.Filter{JobID: id}, Size: 10, MaxScan: 20000})
+	store, err := c.deadLetters(ctx)
+	if errors.Is(err, deadletters.ErrNoStream) {
+		c.render(w, r, "job", "Job "+id, data)
+		return
+	}
+	if err != nil {
+		c.fail(w, r, http.StatusServiceUnavailable, err)
+		return
+	}
+	page, err := store.Page(ctx, deadletters.PageQuery{Filter: deadletters.Filter{JobID: id}, Size: 10, MaxScan: 20000})
 	if err != nil {
 		c.fail(w, r, http.StatusBadGateway, err)
 		return

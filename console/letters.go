@@ -78,7 +78,12 @@ func (c *Console) letters(w http.ResponseWriter, r *http.Request) {
 	data.Filtered = f != (deadletters.Filter{})
 	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
 	defer cancel()
-	page, err := c.store.Page(ctx, deadletters.PageQuery{Filter: f, Before: q.Before, Size: pageSize})
+	store, err := c.deadLetters(ctx)
+	if err != nil {
+		c.fail(w, r, http.StatusServiceUnavailable, err)
+		return
+	}
+	page, err := store.Page(ctx, deadletters.PageQuery{Filter: f, Before: q.Before, Size: pageSize})
 	if err != nil {
 		c.fail(w, r, http.StatusBadGateway, err)
 		return
@@ -106,7 +111,12 @@ func (c *Console) letter(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
 	defer cancel()
-	stored, err := c.store.Get(ctx, seq)
+	store, err := c.deadLetters(ctx)
+	if err != nil {
+		c.fail(w, r, http.StatusServiceUnavailable, err)
+		return
+	}
+	stored, err := store.Get(ctx, seq)
 	if errors.Is(err, deadletters.ErrNotFound) {
 		c.fail(w, r, http.StatusNotFound, fmt.Errorf("no dead letter %d: replayed, purged, or never there", seq))
 		return
@@ -180,7 +190,12 @@ func (c *Console) act(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), time.Minute)
 	defer cancel()
-	sel, err := c.store.Select(ctx, refs, f, verb == "replay")
+	store, err := c.deadLetters(ctx)
+	if err != nil {
+		c.fail(w, r, http.StatusServiceUnavailable, err)
+		return
+	}
+	sel, err := store.Select(ctx, refs, f, verb == "replay")
 	if err != nil {
 		c.fail(w, r, http.StatusBadRequest, err)
 		return
@@ -195,7 +210,7 @@ func (c *Console) act(w http.ResponseWriter, r *http.Request) {
 		}{verb, len(sel.Letters), sel.Letters[:min(len(sel.Letters), previewSize)], max(len(sel.Letters)-previewSize, 0), r.PostForm})
 		return
 	}
-	id := c.start(verb, sel)
+	id := c.start(store, verb, sel)
 	c.log.Info().Str("action", verb).Int("dead_letters", len(sel.Letters)).Str("run", id).Str("remote", r.RemoteAddr).Msg("console: run started")
 	http.Redirect(w, r, "/runs/"+id, http.StatusSeeOther)
 }
@@ -227,11 +242,18 @@ type runView struct {
 }
 
 // start runs verb over sel in the background, bounded by the console's life, and returns its id.
-func (c *Console) start(verb string, sel deadletters.Selection) string {
+func (c *Console) start(store *deadletters.Store, verb string, sel deadletters.Selection) string {
 	var b [6]byte
 	_, _ = rand.Read(b[:])
 	ru := &run{ID: hex.EncodeToString(b[:]), Verb: verb, Total: len(sel.Letters), Started: time.Now(), counts: map[deadletters.Result]int{}}
 	c.runsMu.Lock()
+	for id, old := range c.runs { // finished runs are kept an hour
+		old.mu.Lock()
+		if !old.finished.IsZero() && time.Since(old.finished) > time.Hour {
+			delete(c.runs, id)
+		}
+		old.mu.Unlock()
+	}
 	c.runs[ru.ID] = ru
 	c.runsMu.Unlock()
 	each := func(it deadletters.Item) {
@@ -250,9 +272,9 @@ func (c *Console) start(verb string, sel deadletters.Selection) string {
 		var out deadletters.Outcome
 		var err error
 		if verb == "replay" {
-			out, err = c.store.ReplaySelection(c.runCtx, sel, each)
+			out, err = store.ReplaySelection(c.runCtx, sel, each)
 		} else {
-			out, err = c.store.PurgeSelection(c.runCtx, sel, each)
+			out, err = store.PurgeSelection(c.runCtx, sel, each)
 		}
 		ru.mu.Lock()
 		defer ru.mu.Unlock()
@@ -273,7 +295,7 @@ func (c *Console) runPage(w http.ResponseWriter, r *http.Request) {
 	ru := c.runs[r.PathValue("id")]
 	c.runsMu.Unlock()
 	if ru == nil {
-		c.fail(w, r, http.StatusNotFound, errors.New("no such run: runs are kept while the console runs"))
+		c.fail(w, r, http.StatusNotFound, errors.New("no such run: a run is kept an hour after it ends, while the console runs"))
 		return
 	}
 	ru.mu.Lock()

@@ -60,7 +60,12 @@ func (c *Console) overview(w http.ResponseWriter, r *http.Request) {
 		kinds = append(kinds, string(k))
 	}
 	act, since := c.activity.snapshot(kinds)
-	tally, tallyAt, tallyErr := c.tally.get(ctx, c.store)
+	var tally deadletters.Tally
+	var tallyAt time.Time
+	store, tallyErr := c.deadLetters(ctx)
+	if tallyErr == nil {
+		tally, tallyAt, tallyErr = c.tally.get(ctx, store)
+	}
 	c.render(w, r, "overview", "Overview", struct {
 		Streams  []streamRow
 		Queues   []queueRow

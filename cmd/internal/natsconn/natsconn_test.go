@@ -3,7 +3,11 @@ package natsconn
 import (
 	"errors"
 	"testing"
+
+	"github.com/dingq/dingq/worker/workertest"
 )
+
+func TestMain(m *testing.M) { workertest.VerifyNoLeaks(m) }
 
 func TestOnceAMinuteLogsEachErrorOnce(t *testing.T) {
 	var logged []string

@@ -2,6 +2,7 @@ package console_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -18,6 +19,7 @@ import (
 	"github.com/dingq/dingq/schema"
 	"github.com/dingq/dingq/worker"
 	"github.com/dingq/dingq/worker/workertest"
+	"github.com/nats-io/nats.go"
 )
 
 func TestMain(m *testing.M) { workertest.VerifyNoLeaksAfter(m, closeBench) }
@@ -428,5 +430,40 @@ func TestConsoleBeforeAnyWorker(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 200 {
 		t.Errorf("/letters once the streams exist: %d", resp.StatusCode)
+	}
+}
+
+// Letters a worker had to trim, with an odd header value and a body at the payload limit, are
+// listed marked, shown with the value quoted and the truncation said, and the truncated one
+// offers no replay.
+func TestTrimmedAndOddLettersRender(t *testing.T) {
+	e := newEnv(t, envConfig{})
+	addr := strings.TrimPrefix(e.nc.ConnectedUrl(), "nats://")
+	workertest.RawPublish(t, addr, "dingq.send.card", "Nats-Msg-Id: raw-1\r\nX-Trace/Id: 42\r\nX-Odd: a\x1b[2Jb<script>\r\n", []byte(`{"cardTemplateId":"x"}`))
+	big := nats.NewMsg("dingq.send.card")
+	big.Header.Set(schema.HeaderMsgID, "big-1")
+	block := len("NATS/1.0\r\n" + schema.HeaderMsgID + ": big-1\r\n\r\n")
+	big.Data = append([]byte(`{"cardTemplateId":"`), bytes.Repeat([]byte("x"), int(e.nc.MaxPayload())-block-len(`{"cardTemplateId":"`))...)
+	if _, err := e.js.PublishMsg(context.Background(), big); err != nil {
+		t.Fatal(err)
+	}
+	e.waitLetters(2)
+	c := e.client()
+	_, list := e.get(c, "/letters")
+	if !strings.Contains(list, "body truncated") || !strings.Contains(list, "headers dropped") {
+		t.Errorf("the list does not mark the trimmed letters:\n%s", list)
+	}
+	_, odd := e.get(c, "/letters?job=raw-1")
+	seq := between(odd, `<a href="/letters/`, `">`)
+	code, page := e.get(c, "/letters/"+seq)
+	if code != 200 || !strings.Contains(page, `&#34;a\x1b[2Jb&lt;script&gt;&#34;`) || strings.Contains(page, "<script>") ||
+		!strings.Contains(page, "X-Trace/Id") {
+		t.Errorf("the odd letter's page (%d) does not quote its value or name the dropped header:\n%s", code, page)
+	}
+	_, trunc := e.get(c, "/letters?job=big-1")
+	seq = between(trunc, `<a href="/letters/`, `">`)
+	code, page = e.get(c, "/letters/"+seq)
+	if code != 200 || !strings.Contains(page, "it cannot be replayed") || strings.Contains(page, `id="replay"`) || !strings.Contains(page, `id="purge"`) {
+		t.Errorf("the truncated letter's page (%d) offers a replay or does not say why not", code)
 	}
 }

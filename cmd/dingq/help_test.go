@@ -8,7 +8,7 @@ import (
 // Every command's -h says what it does in a line, shows an example, and exits 0.
 func TestEveryCommandsHelpHasAPurposeAndAnExample(t *testing.T) {
 	for _, args := range [][]string{
-		{"serve", "-h"}, {"sandbox", "-h"}, {"send", "-h"}, {"status", "-h"},
+		{"serve", "-h"}, {"sandbox", "-h"}, {"send", "-h"}, {"status", "-h"}, {"console", "-h"},
 		{"dlq", "list", "-h"}, {"dlq", "show", "-h"}, {"dlq", "replay", "-h"}, {"dlq", "purge", "-h"},
 	} {
 		code, out := cli(map[string]string{}, "", args...)

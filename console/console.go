@@ -60,7 +60,7 @@ type Console struct {
 	pages   map[string]*template.Template
 	static  http.Handler
 	cop     *http.CrossOriginProtection
-	secret  []byte // binds the forms' CSRF tokens to this console
+	secret  []byte // binds the forms' CSRF tokens: random per process, or derived from the token
 	session string // the session cookie's value, with a token
 	mux     *http.ServeMux
 
@@ -94,6 +94,9 @@ func New(ctx context.Context, cfg Config) (*Console, error) {
 	_, _ = rand.Read(c.secret)
 	if cfg.Token != "" {
 		c.session = session(cfg.Token)
+		// Derived from the token, so that consoles behind one address (replicas, a restart)
+		// accept each other's forms.
+		c.secret = []byte(session(cfg.Token + "\x00csrf"))
 	}
 	c.runCtx, c.stop = context.WithCancel(context.Background())
 	nc := cfg.JS.Conn()

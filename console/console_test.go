@@ -467,3 +467,36 @@ func TestTrimmedAndOddLettersRender(t *testing.T) {
 		t.Errorf("the truncated letter's page (%d) offers a replay or does not say why not", code)
 	}
 }
+
+// Two consoles with one token (replicas behind one address, or one restarted) accept each
+// other's forms; a console with another token does not.
+func TestFormTokensHoldAcrossConsolesWithOneToken(t *testing.T) {
+	e := newEnv(t, envConfig{token: "shared-token-0b1d"})
+	other := func(token string) *httptest.Server {
+		c, err := console.New(context.Background(), console.Config{JS: e.js, Names: names, Token: token})
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := httptest.NewServer(c)
+		t.Cleanup(func() { srv.Close(); c.Close() })
+		return srv
+	}
+	form := func(srv *httptest.Server, token string) string {
+		req, _ := http.NewRequest(http.MethodGet, srv.URL+"/letters", nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return e.csrf(string(body))
+	}
+	same, differs := other("shared-token-0b1d"), other("another-token-5c2e")
+	if form(e.srv, "shared-token-0b1d") != form(same, "shared-token-0b1d") {
+		t.Error("two consoles with one token issue different form tokens")
+	}
+	if form(e.srv, "shared-token-0b1d") == form(differs, "another-token-5c2e") {
+		t.Error("consoles with different tokens issue the same form token")
+	}
+}

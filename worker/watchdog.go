@@ -251,7 +251,7 @@ func (s *subscriptions) start() error {
 				// network partition), the client notices only after two missed heartbeats, half
 				// a pull's expiry each. With a 30 s expiry delivery stalled 30 s in the
 				// container tests.
-				jetstream.PullExpiry(pullExpiry),
+				jetstream.PullExpiry(pullExpiry), jetstream.PullHeartbeat(pullHeartbeat),
 				jetstream.ConsumeErrHandler(w.onConsumeError))
 		}
 		if err != nil {

@@ -28,7 +28,6 @@ const (
 // activity counts outcome events per kind and minute over the last hour, and hands each event
 // to the live page's listeners.
 type activity struct {
-	now     func() time.Time
 	started time.Time // events before it come from the backfill
 
 	mu        sync.Mutex
@@ -43,8 +42,8 @@ type minute struct {
 	counts map[string]map[string]int
 }
 
-func newActivity(now func() time.Time) *activity {
-	return &activity{now: now, started: now(), listeners: map[chan status.Record]struct{}{}}
+func newActivity() *activity {
+	return &activity{started: time.Now(), listeners: map[chan status.Record]struct{}{}}
 }
 
 // event takes one outcome event off NATS.
@@ -75,10 +74,10 @@ func (a *activity) count(rec status.Record) {
 	}
 	at := rec.At
 	if at.IsZero() {
-		at = a.now()
+		at = time.Now()
 	}
 	unix := at.Unix() / 60
-	if unix <= a.now().Unix()/60-window {
+	if unix <= time.Now().Unix()/60-window {
 		return
 	}
 	slot := &a.minutes[unix%window]
@@ -170,7 +169,7 @@ type series struct {
 func (a *activity) snapshot(kinds []string) ([]series, time.Time) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	nowMin := a.now().Unix() / 60
+	nowMin := time.Now().Unix() / 60
 	out := make([]series, len(kinds))
 	for i, k := range kinds {
 		s := series{Kind: k}

@@ -11,7 +11,6 @@ import (
 	"io/fs"
 	"net/http"
 	"sync"
-	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -90,7 +89,7 @@ func New(ctx context.Context, cfg Config) (*Console, error) {
 	c := &Console{cfg: cfg, log: cfg.Logger, pages: pages,
 		static: http.StripPrefix("/static/", http.FileServerFS(static)), cop: http.NewCrossOriginProtection(),
 		secret: make([]byte, 32), runs: map[string]*run{},
-		activity: newActivity(time.Now), workers: newWorkers()}
+		activity: newActivity(), workers: newWorkers()}
 	_, _ = rand.Read(c.secret)
 	if cfg.Token != "" {
 		c.session = session(cfg.Token)

@@ -4,11 +4,9 @@ import (
 	"fmt"
 	"html/template"
 	"strconv"
-	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
+	"github.com/dingq/dingq/worker/deadletters"
 	"github.com/dustin/go-humanize"
 )
 
@@ -49,25 +47,7 @@ var funcs = template.FuncMap{
 		}
 		return s
 	},
-	"short":     func(s string) string { return shorten(s, 60) },
-	"printable": printable,
+	"short":     func(s string) string { return deadletters.Shorten(s, 60) },
+	"printable": deadletters.Printable,
 	"seq":       func(n uint64) string { return strconv.FormatUint(n, 10) },
-}
-
-// shorten cuts s to at most n characters.
-func shorten(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	r := []rune(s)
-	return strings.TrimSpace(string(r[:n-3])) + "..."
-}
-
-// printable shows a header value as it is, or Go-quoted if it holds a control character or is
-// not UTF-8: a producer on another client can send any byte but a line break.
-func printable(v string) string {
-	if !utf8.ValidString(v) || strings.ContainsFunc(v, unicode.IsControl) {
-		return strconv.Quote(v)
-	}
-	return v
 }

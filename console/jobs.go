@@ -28,11 +28,7 @@ func (c *Console) job(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
 	defer cancel()
-	var kinds []string
-	for _, k := range schema.Kinds() {
-		kinds = append(kinds, string(k))
-	}
-	recs, err := status.Lookup(ctx, c.cfg.JS, c.cfg.Names, kinds, id)
+	recs, err := status.Lookup(ctx, c.cfg.JS, c.cfg.Names, schema.KindNames(), id)
 	switch {
 	case errors.Is(err, status.ErrNoBucket):
 		data.NoBucket = true

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/dingq/dingq/dispatcher/fleet"
 	"github.com/dingq/dingq/schema"
 	"github.com/dingq/dingq/worker/deadletters"
 )
@@ -55,11 +56,7 @@ func (c *Console) overview(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
 	defer cancel()
 	streams, queues := c.queues(ctx)
-	var kinds []string
-	for _, k := range schema.Kinds() {
-		kinds = append(kinds, string(k))
-	}
-	act, since := c.activity.snapshot(kinds)
+	act, since := c.activity.snapshot(schema.KindNames())
 	var tally deadletters.Tally
 	var tallyAt time.Time
 	store, tallyErr := c.deadLetters(ctx)
@@ -88,7 +85,7 @@ func (c *Console) queues(ctx context.Context) ([]streamRow, []queueRow) {
 		name := c.cfg.Names.JobStreamFor(app)
 		label := app
 		if label == "" {
-			label = "(default)"
+			label = fleet.DefaultAppLabel
 		}
 		sr := streamRow{App: label, Stream: name}
 		if s, err := c.cfg.JS.Stream(ctx, name); err != nil {

@@ -1,7 +1,6 @@
 package console
 
 import (
-	"encoding/json"
 	"slices"
 	"strings"
 	"sync"
@@ -35,8 +34,8 @@ func newWorkers() *workers { return &workers{seen: map[string]seenWorker{}} }
 
 // beat takes one heartbeat off NATS.
 func (ws *workers) beat(m *nats.Msg) {
-	var hb worker.Heartbeat
-	if err := json.Unmarshal(m.Data, &hb); err != nil || hb.ID == "" {
+	hb, err := worker.ParseHeartbeat(m.Data)
+	if err != nil {
 		return
 	}
 	ws.mu.Lock()
@@ -51,11 +50,7 @@ func (ws *workers) list(now time.Time) []workerRow {
 	defer ws.mu.Unlock()
 	var out []workerRow
 	for id, w := range ws.seen {
-		every := w.Every
-		if every <= 0 {
-			every = worker.HeartbeatEvery
-		}
-		if now.Sub(w.received) > 3*every {
+		if now.Sub(w.received) > worker.MissedHeartbeats*w.Every { // by the console's clock, not the worker's
 			delete(ws.seen, id)
 			continue
 		}

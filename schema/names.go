@@ -18,6 +18,11 @@ const (
 // Kinds lists every kind, in a stable order.
 func Kinds() []Kind { return []Kind{KindCard, KindCrossDomain, KindRobot} }
 
+// KindNames lists every kind's name, in the order of [Kinds].
+func KindNames() []string {
+	return []string{string(KindCard), string(KindCrossDomain), string(KindRobot)}
+}
+
 // ParseKind returns the kind named s, or an error that lists the known kinds.
 func ParseKind(s string) (Kind, error) {
 	for _, k := range Kinds() {

@@ -143,3 +143,15 @@ func TestSubjectToken(t *testing.T) {
 		}
 	}
 }
+
+func TestKindNamesFollowKinds(t *testing.T) {
+	names := KindNames()
+	for i, k := range Kinds() {
+		if i >= len(names) || names[i] != string(k) {
+			t.Fatalf("KindNames() = %v, Kinds() = %v", names, Kinds())
+		}
+	}
+	if len(names) != len(Kinds()) {
+		t.Fatalf("KindNames() = %v, Kinds() = %v", names, Kinds())
+	}
+}

@@ -214,13 +214,9 @@ func (w *Worker) startHeartbeats() *heartbeats {
 		}
 		apps = append(apps, app)
 	}
-	var kinds []string
-	for _, k := range schema.Kinds() {
-		kinds = append(kinds, string(k))
-	}
 	h := &heartbeats{w: w, nc: w.js.Conn(), subject: w.cfg.Names.WorkerSubject(w.id), every: w.cfg.Heartbeat,
 		base: Heartbeat{ID: w.id, Host: hostname(), PID: os.Getpid(), Version: buildVersion(), Started: beatTime(),
-			Apps: apps, Kinds: kinds, Concurrency: w.cfg.Concurrency, Every: w.cfg.Heartbeat},
+			Apps: apps, Kinds: schema.KindNames(), Concurrency: w.cfg.Concurrency, Every: w.cfg.Heartbeat},
 		stoppingCh: make(chan struct{}), quit: make(chan struct{}), done: make(chan struct{})}
 	last, sent := h.beat()
 	go h.loop(last, sent)

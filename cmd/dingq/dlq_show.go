@@ -8,11 +8,8 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"strconv"
-	"strings"
 	"text/tabwriter"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/dingq/dingq/worker/deadletters"
@@ -69,7 +66,7 @@ func (t *letterTable) add(l deadletters.Letter) error {
 		fmt.Fprintln(t.tw, "SEQ\tKIND\tJOB ID\tREASON\tCODE\tATTEMPTS\tFAILED AT\tERROR")
 	}
 	_, err := fmt.Fprintf(t.tw, "%d\t%s\t%s\t%s\t%s\t%d\t%s\t%s%s\n", l.Seq, orDash(string(l.Kind)), orDash(l.JobID),
-		orDash(l.Reason), orDash(l.Code), l.Attempts, l.When().Format(time.RFC3339), marks(l), orDash(shorten(l.Error, shortError)))
+		orDash(l.Reason), orDash(l.Code), l.Attempts, l.When().Format(time.RFC3339), marks(l), orDash(deadletters.Shorten(l.Error, shortError)))
 	if err == nil && t.rows%tableBlock == 0 {
 		err = t.tw.Flush()
 	}
@@ -178,7 +175,7 @@ func showLetter(w io.Writer, stored deadletters.Letter, asJSON, reveal bool) err
 	slices.Sort(keys)
 	for _, k := range keys {
 		for _, v := range l.Header[k] {
-			fmt.Fprintf(w, "  %s: %s\n", k, printable(v))
+			fmt.Fprintf(w, "  %s: %s\n", k, deadletters.Printable(v))
 		}
 	}
 	if t := l.Truncated; t != nil && t.Length > 0 {
@@ -196,16 +193,6 @@ func showLetter(w io.Writer, stored deadletters.Letter, asJSON, reveal bool) err
 	return err
 }
 
-// printable is a header value as show prints it: as it is, or Go-quoted if it holds a control
-// character or is not UTF-8 (a producer on another client can send any byte but a line break),
-// so that a value cannot drive the terminal.
-func printable(v string) string {
-	if !utf8.ValidString(v) || strings.ContainsFunc(v, unicode.IsControl) {
-		return strconv.Quote(v)
-	}
-	return v
-}
-
 // refErrors adds a hint to a dead letter that was not found by a number.
 func refErrors(err error) error {
 	if errors.Is(err, deadletters.ErrNotFound) {
@@ -219,13 +206,4 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
-}
-
-// shorten cuts s to at most n characters.
-func shorten(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	r := []rune(s)
-	return strings.TrimSpace(string(r[:n-3])) + "..."
 }

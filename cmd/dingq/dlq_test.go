@@ -548,12 +548,3 @@ func TestDLQUsageMistakesExitTwo(t *testing.T) {
 		}
 	}
 }
-
-func TestShorten(t *testing.T) {
-	if got := shorten("钉钉钉钉钉钉", 5); got != "钉钉..." {
-		t.Errorf("shorten = %q", got)
-	}
-	if got := shorten("short", 5); got != "short" {
-		t.Errorf("shorten = %q", got)
-	}
-}

@@ -104,11 +104,7 @@ func statusCmd(ctx context.Context, args []string, std stdio) error {
 
 func statusKinds(name string) ([]string, error) {
 	if name == "" {
-		var all []string
-		for _, k := range schema.Kinds() {
-			all = append(all, string(k))
-		}
-		return all, nil
+		return schema.KindNames(), nil
 	}
 	k, err := schema.ParseKind(name)
 	if err != nil {

@@ -246,6 +246,21 @@ func (c *client) noViolations(t *testing.T, user string) {
 	}
 }
 
+// fleetWithToken starts a server from the file with the worker's streams and buckets, and an
+// access token in the token bucket, stored as the worker stores it.
+func fleetWithToken(t *testing.T, appToken string) (*testServer, *client, worker.Config, *worker.Resources, context.Context) {
+	t.Helper()
+	srv := startFromFile(t)
+	wc := connectWorker(t, srv.url)
+	cfg := workerConfig()
+	res := provision(t, wc, cfg)
+	ctx := ctxT(t)
+	if _, err := res.Tokens.Put(ctx, "orders", []byte(appToken)); err != nil {
+		t.Fatalf("put an access token as the worker: %v", err)
+	}
+	return srv, wc, cfg, res, ctx
+}
+
 func ctxT(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	t.Cleanup(cancel)
@@ -641,15 +656,8 @@ func TestTenantsCannotPreemptEachOthersIDs(t *testing.T) {
 // the console, listening on its inboxes, events and heartbeats: it may read DINGQ_TOKENS itself,
 // but not what the workers receive.
 func TestOperatorSeesNoSecretsInFlight(t *testing.T) {
-	srv := startFromFile(t)
-	wc := connectWorker(t, srv.url)
-	cfg := workerConfig()
-	res := provision(t, wc, cfg)
-	ctx := ctxT(t)
 	const appToken = "app-token-secret-5d1e"
-	if _, err := res.Tokens.Put(ctx, "orders", []byte(appToken)); err != nil {
-		t.Fatalf("put an access token as the worker: %v", err)
-	}
+	srv, wc, cfg, res, ctx := fleetWithToken(t, appToken)
 
 	oc := connect(t, srv.url, "operator")
 	inboxes, err := oc.nc.SubscribeSync("_INBOX.>")
@@ -955,15 +963,8 @@ func browseReplayAndRemove(t *testing.T, user string) {
 // server refuses it nothing. It cannot consume jobs, forge dead letters, heartbeats or bucket
 // entries, remove a stream, a bucket or a job consumer, or listen where the workers' jobs go.
 func TestConsoleShowsTheFleet(t *testing.T) {
-	srv := startFromFile(t)
-	wc := connectWorker(t, srv.url)
-	cfg := workerConfig()
-	res := provision(t, wc, cfg)
-	ctx := ctxT(t)
 	const appToken = "app-token-secret-91ce"
-	if _, err := res.Tokens.Put(ctx, "orders", []byte(appToken)); err != nil {
-		t.Fatalf("put an access token as the worker: %v", err)
-	}
+	srv, wc, cfg, res, ctx := fleetWithToken(t, appToken)
 	if _, err := res.Limits.Put(ctx, "robot-target", []byte("{}")); err != nil {
 		t.Fatalf("put a rate-limit entry as the worker: %v", err)
 	}

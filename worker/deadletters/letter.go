@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/nats-io/nats.go"
 
@@ -175,4 +177,24 @@ func (l Letter) Trimmed() []string {
 			strings.Join(quoted, ", "))
 	}
 	return out
+}
+
+// Printable is a header value as a person should see it: as it is, or Go-quoted if it holds a
+// control character or is not UTF-8 (a producer on another client can send any byte but a line
+// break), so that a value cannot drive a terminal or hide in a page.
+func Printable(v string) string {
+	if !utf8.ValidString(v) || strings.ContainsFunc(v, unicode.IsControl) {
+		return strconv.Quote(v)
+	}
+	return v
+}
+
+// Shorten cuts s to at most n characters, marking the cut with "...": a letter's error in a
+// listing.
+func Shorten(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	return strings.TrimSpace(string(r[:n-3])) + "..."
 }

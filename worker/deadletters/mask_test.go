@@ -110,3 +110,12 @@ func TestTrimmedSaysWhatWasLeftOut(t *testing.T) {
 		}
 	}
 }
+
+func TestShorten(t *testing.T) {
+	if got := Shorten("钉钉钉钉钉钉", 5); got != "钉钉..." {
+		t.Errorf("shorten = %q", got)
+	}
+	if got := Shorten("short", 5); got != "short" {
+		t.Errorf("shorten = %q", got)
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/dingq/dingq/cmd/internal/config"
+	"github.com/dingq/dingq/cmd/internal/logbuf"
 	"github.com/dingq/dingq/cmd/internal/natsconn"
 	"github.com/dingq/dingq/console"
 	"github.com/dingq/dingq/dispatcher/sandbox"
@@ -58,7 +59,10 @@ Flags:
 			return usageError{fmt.Errorf("--console: %w", err)}
 		}
 	}
-	log := newLogger(cfg, std.err)
+	// A line per job sent: written in batches, warnings and errors at once.
+	logOut := logbuf.New(std.err, zerolog.WarnLevel, 0)
+	defer logOut.Close()
+	log := newLogger(cfg, logOut)
 
 	var sb *sandbox.Sandbox
 	if cfg.Sandbox {

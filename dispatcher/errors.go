@@ -78,8 +78,7 @@ func rejectJob(code, msg string) *Error {
 // DecisionOf returns the decision err carries: that of the [*Error] in its chain, or [Retry] for
 // any other error, since an unknown failure may be transient.
 func DecisionOf(err error) Decision {
-	var e *Error
-	if errors.As(err, &e) {
+	if e, ok := errors.AsType[*Error](err); ok {
 		return e.Decision
 	}
 	return Retry
@@ -99,8 +98,7 @@ func (e *PartialError) Unwrap() error { return e.Err }
 // PostedOf returns how many messages of the job the failed send err posted in all, counting those
 // of earlier attempts, and whether err says so at all.
 func PostedOf(err error) (int, bool) {
-	var p *PartialError
-	if errors.As(err, &p) {
+	if p, ok := errors.AsType[*PartialError](err); ok {
 		return p.Posted, true
 	}
 	return 0, false

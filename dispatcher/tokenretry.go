@@ -32,8 +32,7 @@ func withToken(ctx context.Context, tokens TokenSource, send func(ctx context.Co
 
 // tokenExpired returns the [*Error] in err's chain when it refuses the token, else nil.
 func tokenExpired(err error) *Error {
-	var de *Error
-	if errors.As(err, &de) && de.Decision == TokenExpired {
+	if de, ok := errors.AsType[*Error](err); ok && de.Decision == TokenExpired {
 		return de
 	}
 	return nil

@@ -48,8 +48,7 @@ func (c Config) decide(attempt int, err error, stopping bool) verdict {
 
 // minDelay is the least wait DingTalk implied for this failure (e.g. 1 s after a QPS refusal).
 func minDelay(err error) time.Duration {
-	var de *dispatcher.Error
-	if errors.As(err, &de) {
+	if de, ok := errors.AsType[*dispatcher.Error](err); ok {
 		return de.MinDelay
 	}
 	return 0

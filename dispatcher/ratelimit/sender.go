@@ -43,8 +43,7 @@ func (l *Limiter) Wrap(next dispatcher.Sender, targetOf TargetFunc) dispatcher.S
 			return l.WaitTurn(ctx, t.Key, t.Rate, reserved)
 		}
 		err := next.Send(ctx, job)
-		var de *dispatcher.Error
-		if errors.As(err, &de) && de.Penalty > 0 {
+		if de, ok := errors.AsType[*dispatcher.Error](err); ok && de.Penalty > 0 {
 			// Recorded even if the send's context has ended: the block is DingTalk's, not ours.
 			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), l.cfg.Timeout)
 			_ = l.Penalize(ctx, t.Key, de.Penalty)

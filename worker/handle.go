@@ -184,10 +184,7 @@ func (w *Worker) deferJob(d *delivery, next jobState, err error, delay time.Dura
 func (w *Worker) ackSent(d *delivery) {
 	w.settled(d.job)
 	if w.js.Conn().IsConnected() {
-		ctx, cancel := context.WithTimeout(context.Background(), ackTimeout)
-		err := d.msg.DoubleAck(ctx)
-		cancel()
-		if err == nil {
+		if err := d.msg.DoubleAck(w.acks.get()); err == nil {
 			return
 		}
 	}

@@ -59,6 +59,7 @@ type Worker struct {
 	recorders sync.WaitGroup // sent-records being written for unconfirmed acks
 
 	states    stateCache    // job states this process wrote, until their jobs are done
+	acks      ackContexts   // the deadlines confirmed acks wait under
 	sentAge   bucketAge     // when the sent-record bucket was created
 	ready     readiness     // what /readyz reports
 	kick      chan struct{} // asks the watchdog to check the resources now

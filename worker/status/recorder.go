@@ -1,15 +1,16 @@
 package status
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
 
 	"github.com/dingq/dingq/dispatcher/kv"
@@ -29,6 +30,9 @@ const (
 	writeAckTimeout = 10 * time.Second
 	// warnEvery spaces the warnings about dropped and failed records.
 	warnEvery = time.Minute
+	// batchEvery is how long records gather before the next batch is published: at most that
+	// much later than one by one, and in batches of hundreds under load.
+	batchEvery = 10 * time.Millisecond
 )
 
 // Config sets up a [Recorder]. The zero value of every field means its default.
@@ -64,22 +68,21 @@ type Stats struct {
 
 // Recorder publishes records and writes them to the status bucket, off the caller's goroutine.
 // [Recorder.Record] never blocks: records queue in a bounded buffer that one goroutine at a time
-// drains, started when there is work and gone when there is none, so a Recorder needs no
-// stopping.
+// drains in batches, started when there is work and gone when there is none, so a Recorder needs
+// no stopping.
 //
 // It does not create the bucket, and never holds a write back for want of having seen it: the
-// worker provisions the bucket at start, with every other bucket (worker.Provision). Each write is simply published to the bucket's subject, so
-// it is stored as soon as the bucket exists, however late that is; a write made while there is
-// none (no JetStream, a cluster still electing its leaders, a NATS user that may not write) fails,
-// is counted and warned about, and the event is published all the same. An earlier recorder
-// confirmed the bucket itself first and, when that failed (as it does on a fresh cluster), dropped
-// every record for a minute although the worker had provisioned the bucket meanwhile. Safe for
-// concurrent use.
+// worker provisions the bucket at start, with every other bucket (worker.Provision). Each write
+// is simply published to the bucket's subject, so it is stored as soon as the bucket exists,
+// however late that is; a write made while there is none (no JetStream, a cluster still electing
+// its leaders, a NATS user that may not write) fails, is counted and warned about, and the event
+// is published all the same. Safe for concurrent use.
 type Recorder struct {
 	cfg      Config
 	nc       *nats.Conn
-	js       jetstream.JetStream // its own: its async-publish window is the status writes' alone
-	kvPrefix string              // "$KV.DINGQ_STATUS."
+	kvPrefix string // "$KV.DINGQ_STATUS."
+	acks     string // the inbox every bucket write's answer comes to
+	sub      *nats.Subscription
 
 	mu       sync.Mutex
 	queue    []Record
@@ -87,24 +90,29 @@ type Recorder struct {
 	draining bool          // a drainer runs; it exits only once the queue is empty
 	idle     chan struct{} // closed when the drainer exits, for Flush
 
+	// The bucket writes JetStream has not answered yet. Every answer comes to one inbox and is
+	// counted, not matched to its write: a write costs no reply subject, future or timer of its
+	// own. Writes unanswered for writeAckTimeout are counted failed (see expireLocked).
+	ackMu      sync.Mutex
+	inFlight   int
+	lastAnswer time.Time     // of the last answer, or the first write since the window was empty
+	answered   chan struct{} // closed when inFlight drops to zero, for Flush
+
 	unwritten          atomic.Int64 // records queued or being drained, not yet published
 	dropped, failed    atomic.Uint64
 	dropWarn, failWarn warnLimiter
 }
 
-// NewRecorder returns a Recorder publishing on nc. It fails only on a configuration nats.go
-// refuses.
+// NewRecorder returns a Recorder publishing on nc. It fails only when it cannot subscribe to its
+// inbox for the bucket's answers.
 func NewRecorder(nc *nats.Conn, cfg Config) (*Recorder, error) {
 	cfg = cfg.withDefaults()
-	r := &Recorder{cfg: cfg, nc: nc, kvPrefix: "$KV." + cfg.Names.StatusBucket() + "."}
-	js, err := jetstream.New(nc,
-		jetstream.WithPublishAsyncMaxPending(cfg.MaxInFlight),
-		jetstream.WithPublishAsyncTimeout(writeAckTimeout),
-		jetstream.WithPublishAsyncErrHandler(func(_ jetstream.JetStream, _ *nats.Msg, err error) { r.fail(err) }))
+	r := &Recorder{cfg: cfg, nc: nc, kvPrefix: "$KV." + cfg.Names.StatusBucket() + ".", acks: nc.NewInbox()}
+	sub, err := nc.Subscribe(r.acks, r.onAnswer)
 	if err != nil {
 		return nil, fmt.Errorf("status recorder: %w", err)
 	}
-	r.js = js
+	r.sub = sub
 	return r, nil
 }
 
@@ -128,7 +136,7 @@ func (r *Recorder) Record(rec Record) {
 }
 
 // Flush waits until every record handed over so far is published and its bucket write
-// acknowledged or failed, or ctx ends.
+// answered or given up on, or ctx ends.
 func (r *Recorder) Flush(ctx context.Context) error {
 	for {
 		r.mu.Lock()
@@ -147,12 +155,31 @@ func (r *Recorder) Flush(ctx context.Context) error {
 			return ctx.Err()
 		}
 	}
-	select {
-	case <-r.js.PublishAsyncComplete():
-	case <-ctx.Done():
-		return ctx.Err()
+	if err := r.nc.FlushWithContext(ctx); err != nil {
+		return err
 	}
-	return r.nc.FlushWithContext(ctx)
+	for {
+		r.ackMu.Lock()
+		r.expireLocked(time.Now())
+		if r.inFlight == 0 {
+			r.ackMu.Unlock()
+			return nil
+		}
+		if r.answered == nil {
+			r.answered = make(chan struct{})
+		}
+		answered, wait := r.answered, writeAckTimeout-time.Since(r.lastAnswer)
+		r.ackMu.Unlock()
+		t := time.NewTimer(max(wait, time.Millisecond))
+		select {
+		case <-answered:
+		case <-t.C: // the writes still unanswered are given up on at the next turn
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		}
+		t.Stop()
+	}
 }
 
 // Observe records o, a worker's outcome, if it is final (sent or dead-lettered), and publishes
@@ -179,10 +206,12 @@ func (r *Recorder) Stop(timeout time.Duration) int {
 }
 
 // Unflushed returns how many records handed over are not yet published, or whose bucket write
-// JetStream has not yet acknowledged: what would be lost if the connection closed now. Records
+// JetStream has not yet answered: what would be lost if the connection closed now. Records
 // dropped or failed are not among them.
 func (r *Recorder) Unflushed() int {
-	return int(r.unwritten.Load()) + r.js.PublishAsyncPending()
+	r.ackMu.Lock()
+	defer r.ackMu.Unlock()
+	return int(r.unwritten.Load()) + r.inFlight
 }
 
 // Stats returns the counts so far.
@@ -190,7 +219,9 @@ func (r *Recorder) Stats() Stats {
 	return Stats{Dropped: r.dropped.Load(), Failed: r.failed.Load()}
 }
 
-// drain publishes queued records until the queue is empty, then exits.
+// drain publishes queued records until the queue is empty, then exits. After each batch it
+// lets records gather for batchEvery: a batch goes out in a write call or two, where records
+// published one by one would cost this process and the NATS server a write and a read each.
 func (r *Recorder) drain() {
 	var done []Record
 	for {
@@ -216,12 +247,12 @@ func (r *Recorder) drain() {
 		}
 		clear(batch)
 		done = batch
+		time.Sleep(batchEvery)
 	}
 }
 
 // write publishes rec's event and, when the in-flight window has room, its bucket write, without
-// waiting for either. A write the bucket cannot take fails later, in the publisher's error
-// handler.
+// waiting for either. The bucket's answer comes to onAnswer.
 func (r *Recorder) write(rec Record) {
 	rec.At = rec.At.UTC().Truncate(time.Millisecond)
 	data, err := json.Marshal(rec)
@@ -235,13 +266,78 @@ func (r *Recorder) write(rec Record) {
 	if rec.Outcome == OutcomeRetried {
 		return // an event only: a job's status is its final outcome
 	}
-	if r.js.PublishAsyncPending() >= r.cfg.MaxInFlight {
+	r.ackMu.Lock()
+	now := time.Now()
+	r.expireLocked(now)
+	if r.inFlight >= r.cfg.MaxInFlight {
+		r.ackMu.Unlock()
 		r.drop("too many status writes wait for JetStream")
 		return
 	}
-	m := &nats.Msg{Subject: r.kvPrefix + kv.Token(rec.Kind) + "." + kv.Token(rec.JobID), Data: data} // Key, in one allocation
-	if _, err := r.js.PublishMsgAsync(m); err != nil {
+	if r.inFlight == 0 {
+		r.lastAnswer = now // the window's clock starts with its first write
+	}
+	r.inFlight++
+	r.ackMu.Unlock()
+	if err := r.nc.PublishRequest(r.kvPrefix+kv.Token(rec.Kind)+"."+kv.Token(rec.JobID), r.acks, data); err != nil {
+		r.answer()
 		r.fail(err)
+	}
+}
+
+// onAnswer counts JetStream's answer to a bucket write: a stored record, an error, or no
+// responders (no bucket, or no JetStream).
+func (r *Recorder) onAnswer(m *nats.Msg) {
+	if !r.answer() {
+		return // a write already given up on
+	}
+	if m.Header.Get("Status") == "503" {
+		r.fail(nats.ErrNoResponders)
+		return
+	}
+	if bytes.Contains(m.Data, []byte(`"error"`)) {
+		var a struct {
+			Error *struct {
+				Description string `json:"description"`
+			} `json:"error"`
+		}
+		if json.Unmarshal(m.Data, &a) == nil && a.Error != nil {
+			r.fail(errors.New(a.Error.Description))
+		}
+	}
+}
+
+// answer takes one write off the in-flight window; it reports false when there was none.
+func (r *Recorder) answer() bool {
+	r.ackMu.Lock()
+	defer r.ackMu.Unlock()
+	if r.inFlight == 0 {
+		return false
+	}
+	r.inFlight--
+	r.lastAnswer = time.Now()
+	if r.inFlight == 0 && r.answered != nil {
+		close(r.answered)
+		r.answered = nil
+	}
+	return true
+}
+
+// expireLocked gives up on the writes in flight when JetStream has answered none for
+// writeAckTimeout (answers lost in a reconnect), so that they do not hold the window for ever: they
+// are counted failed.
+func (r *Recorder) expireLocked(now time.Time) {
+	if r.inFlight == 0 || now.Sub(r.lastAnswer) < writeAckTimeout {
+		return
+	}
+	n := r.inFlight
+	r.inFlight = 0
+	if r.answered != nil {
+		close(r.answered)
+		r.answered = nil
+	}
+	for range n {
+		r.fail(nats.ErrTimeout)
 	}
 }
 

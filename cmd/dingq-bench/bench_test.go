@@ -81,3 +81,42 @@ func TestTableRowsAndTargets(t *testing.T) {
 		}
 	}
 }
+
+func TestRepeatedRunsShowMedianAndSpread(t *testing.T) {
+	r := &report{opts: options{scale: 1, runs: 3}, machine: "test machine", titles: map[string]string{}}
+	sc := scenario{name: scOverhead, title: "overhead", repeat: true}
+	mk := func(side string, run int, rate float64, start time.Duration, pauses ...time.Duration) *measurement {
+		return &measurement{
+			spec:   runSpec{scenario: scOverhead, run: run, workers: 1, workerSpec: workerSpec{side: side, concurrency: 64}, load: workload{n: 1000}},
+			rate:   rate,
+			start:  start,
+			pauses: pauses,
+			e2s:    []time.Duration{time.Millisecond, 2 * time.Millisecond},
+			counts: counts{sent: 1000, settled: 1000, sandboxOK: true},
+		}
+	}
+	for run, rates := range [][2]float64{{800, 1000}, {900, 1000}, {700, 1000}} {
+		r.add(sc, mk(sideDingq, run, rates[0], time.Duration(100+run*100)*time.Millisecond))
+		r.add(sc, mk(sideCeiling, run, rates[1], 20*time.Millisecond, time.Second))
+	}
+	md := r.markdown()
+	for _, want := range []string{
+		"| overhead | dingq | 1 × 64 | 1,000 | 800 (700–900) | 0.80 (0.70–0.90) | 200 ms | 0 |",
+		"| ceiling | 1 × 64 | 1,000 | 1,000 (1,000–1,000) | — | 20.0 ms | 3: 3.0 s |",
+		"PASS **overhead**: dingq 0.80 (0.70–0.90) × the ceiling's jobs/s (median, least and most of 3 runs",
+		"MISS **start**: dingq's first send 300 ms after its process starts, the slowest of 3 runs",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("table lacks %q:\n%s", want, md)
+		}
+	}
+}
+
+func TestPausesAreTheLongGaps(t *testing.T) {
+	ms := int64(time.Millisecond)
+	got := pauses([]int64{500 * ms, 0, 10 * ms, 20 * ms, 300 * ms, 320 * ms}, 100*time.Millisecond)
+	want := []time.Duration{280 * time.Millisecond, 180 * time.Millisecond}
+	if len(got) != len(want) || got[0] != want[0] || got[1] != want[1] {
+		t.Errorf("pauses = %v, want %v", got, want)
+	}
+}

@@ -36,13 +36,14 @@ type ceilingConfig struct {
 	appKey, appSecret    string
 	kdocsToken, httpAddr string
 	concurrency          int
+	confirm              bool // DoubleAck, as dingq acks
 }
 
-// ceilingMain is the bare loop dingq is measured against: the simplest program that does a
+// ceilingMain is the bare loop dingq is measured against: the fastest simple program that does a
 // worker's work on the same NATS and sandbox. It fetches one app token, pulls from the same
-// durable consumer as dingq, and per job makes one HTTP POST to the kind's endpoint, reads and
-// discards the answer and acks, whatever the answer was: no validation, no retries, no
-// sent-record, no logging. It serves /debug/vars and /debug/pprof on -http-addr once it consumes,
+// durable consumers as dingq in batches of twice the concurrency into a buffered hand-off, and
+// per job makes one HTTP POST to the kind's endpoint, reads and discards the answer and acks,
+// whatever the answer was: no validation, no retries, no sent-record, no logging. It serves /debug/vars and /debug/pprof on -http-addr once it consumes,
 // and stops at SIGTERM or SIGINT.
 func ceilingMain(args []string) int {
 	var c ceilingConfig
@@ -54,6 +55,7 @@ func ceilingMain(args []string) int {
 	fs.StringVar(&c.kdocsToken, "kdocs-token", "bench-kdocs", "kdocs relay token")
 	fs.StringVar(&c.httpAddr, "http-addr", "127.0.0.1:0", "where to serve /debug/vars and /debug/pprof")
 	fs.IntVar(&c.concurrency, "concurrency", 64, "sends in flight")
+	fs.BoolVar(&c.confirm, "confirm", false, "confirm each ack (DoubleAck), as dingq does")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -93,7 +95,9 @@ func runCeiling(ctx context.Context, c ceilingConfig) error {
 	}
 	names := schema.NewNames(schema.DefaultPrefix)
 
-	jobs := make(chan jetstream.Msg)
+	// Pulls of twice the concurrency fill a buffered hand-off: a goroutine that finishes a job
+	// finds the next one waiting.
+	jobs := make(chan jetstream.Msg, 2*c.concurrency)
 	stopping := make(chan struct{})
 	var wg sync.WaitGroup
 	for range c.concurrency {
@@ -104,7 +108,13 @@ func runCeiling(ctx context.Context, c ceilingConfig) error {
 					return
 				case m := <-jobs:
 					post(client, urls, tok, m)
-					_ = m.Ack()
+					if c.confirm {
+						ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+						_ = m.DoubleAck(ctx)
+						cancel()
+					} else {
+						_ = m.Ack()
+					}
 				}
 			}
 		})
@@ -127,7 +137,9 @@ func runCeiling(ctx context.Context, c ceilingConfig) error {
 			case <-stopping:
 				_ = m.Nak()
 			}
-		}, jetstream.PullMaxMessages(c.concurrency), jetstream.PullExpiry(5*time.Second)) // as a dingq worker pulls
+		}, jetstream.PullMaxMessages(2*c.concurrency),
+			// dingq's expiry and heartbeat: the heartbeat ends a stall of nats.go's consume.
+			jetstream.PullExpiry(5*time.Second), jetstream.PullHeartbeat(500*time.Millisecond))
 		if err != nil {
 			return err
 		}

@@ -7,7 +7,7 @@
 // runs NATS as its own process (so a worker's memory excludes it), and serves the DingTalk
 // sandbox in its own process with a per-scenario latency and failure rate. `make bench` runs it.
 //
-//	go run ./cmd/dingq-bench [-scenarios overhead,latency,...] [-scale 0.1] [-out bench.md]
+//	go run ./cmd/dingq-bench [-scenarios overhead,latency,...] [-runs 3] [-scale 0.1] [-out bench.md]
 //
 // The table goes to stdout, progress to stderr. `dingq-bench ceiling ...` is the ceiling itself,
 // which the harness starts as a child process.
@@ -31,6 +31,7 @@ import (
 type options struct {
 	scenarios []string
 	scale     float64
+	runs      int // repetitions of the scenarios that repeat (see scenario.repeat)
 	out       string
 	profile   string // directory for a CPU profile of the overhead scenario's worker; "" for none
 }
@@ -78,6 +79,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	names := fs.String("scenarios", strings.Join(defaultScenarios, ","),
 		"comma-separated scenarios to run, of: "+strings.Join(allScenarios, ", "))
 	scale := fs.Float64("scale", 1, "multiplies every job count and the half-load duration; 0.1 for a quick run")
+	runs := fs.Int("runs", 3, "how many times the scenarios with a target ratio run (overhead and its variants, latency); the table gives the least, median and most")
 	out := fs.String("out", "", "also write the table to this markdown file")
 	profile := fs.String("profile", "", "save a 10 s CPU profile of the worker during the overhead scenario in this directory")
 	if err := fs.Parse(args); err != nil {
@@ -85,6 +87,9 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	}
 	if fs.NArg() > 0 {
 		return options{}, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if *runs < 1 || *runs > 20 {
+		return options{}, fmt.Errorf("-runs %d: want 1 to 20", *runs)
 	}
 	if !(*scale > 0 && *scale <= 10) {
 		return options{}, fmt.Errorf("-scale %v: want a number in (0, 10]", *scale)
@@ -103,5 +108,5 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	if len(chosen) == 0 {
 		return options{}, errors.New("-scenarios: none given")
 	}
-	return options{scenarios: chosen, scale: *scale, out: *out, profile: *profile}, nil
+	return options{scenarios: chosen, scale: *scale, runs: *runs, out: *out, profile: *profile}, nil
 }

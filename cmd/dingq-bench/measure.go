@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/dingq/dingq/dispatcher/sandbox"
@@ -22,10 +23,11 @@ type runSpec struct {
 	// all before the workers are released.
 	paced   float64
 	profile string // save a CPU profile of the first worker here; "" for none
+	run     int    // which repetition of the scenario, from 0
 }
 
 func (s runSpec) label() string {
-	return fmt.Sprintf("%s/%s×%d", s.scenario, s.side, s.workers)
+	return fmt.Sprintf("%s/%s×%d #%d", s.scenario, s.side, s.workers, s.run+1)
 }
 
 // counts is the final state of a run's jobs.
@@ -42,14 +44,16 @@ type counts struct {
 // measurement is what one run measured.
 type measurement struct {
 	spec     runSpec
-	window   time.Duration   // first request at the sandbox → the request that settled the last job
-	rate     float64         // jobs per second over window
+	window   time.Duration   // the first worker's start (queued) or first request (paced) → the request that settled the last job
+	pauses   []time.Duration // stretches longer than pauseAfter in which no new job reached the sandbox
+	rate     float64         // jobs per second over window, pauses left out
+	start    time.Duration   // queued: the first worker's start → the first request at the sandbox
 	e2s      []time.Duration // p50, p99 of enqueue (or release) to sent, over sent jobs
 	added    []time.Duration // p50, p99 of publish to first arrival at the sandbox; paced runs only
 	maxRSS   int64           // KiB, the largest of the run's worker processes
-	cpu      time.Duration   // all worker processes, from release to exit
-	natsCPU  time.Duration   // the NATS server, from release to the end of the run
-	mallocs  uint64          // all worker processes, from release to the end of the run
+	cpu      time.Duration   // all worker processes, from their start (paced: once ready) to exit
+	natsCPU  time.Duration   // the NATS server, over the same time
+	mallocs  uint64          // all worker processes, from their start (paced: once ready) to the end of the run
 	counts   counts
 	duration time.Duration // the whole run, set-up included
 }
@@ -64,6 +68,11 @@ func (l *lab) measure(ctx context.Context, spec runSpec) (*measurement, error) {
 		return nil, err
 	}
 	defer sb.close()
+	natsBase, err := l.nats.cpuSoFar()
+	if err != nil {
+		return nil, err
+	}
+	spawned := now()
 	ws, err := l.startWorkers(ctx, spec, sb.url)
 	defer func() {
 		for _, w := range ws {
@@ -73,12 +82,14 @@ func (l *lab) measure(ctx context.Context, spec runSpec) (*measurement, error) {
 	if err != nil {
 		return nil, err
 	}
-	base, err := l.baselines(ws)
-	if err != nil {
-		return nil, err
+	base := make([]baseline, len(ws)+1) // queued: from the start of each process
+	base[len(ws)].cpu = natsBase
+	if spec.paced > 0 {
+		if base, err = l.baselines(ws); err != nil {
+			return nil, err
+		}
 	}
-	release, err := l.drive(ctx, spec, ws, sb.tr, pubAt)
-	if err != nil {
+	if err := l.drive(ctx, spec, ws, sb.tr, pubAt); err != nil {
 		return nil, err
 	}
 	m := &measurement{spec: spec}
@@ -87,13 +98,13 @@ func (l *lab) measure(ctx context.Context, spec runSpec) (*measurement, error) {
 	if err != nil {
 		return nil, err
 	}
-	m.times(sb.tr, pubAt, release)
+	m.times(sb.tr, pubAt, spawned)
 	m.duration = time.Since(began)
 	return m, nil
 }
 
 // prepare provisions fresh streams and a fresh sandbox and, unless the run is paced, queues its
-// jobs behind a paused consumer. It returns the sandbox and the slice of publish instants.
+// jobs. It returns the sandbox and the slice of publish instants.
 func (l *lab) prepare(ctx context.Context, spec runSpec) (*sandboxServer, []int64, error) {
 	if err := l.resetStreams(ctx); err != nil {
 		return nil, nil, err
@@ -105,28 +116,21 @@ func (l *lab) prepare(ctx context.Context, spec runSpec) (*sandboxServer, []int6
 	}
 	pubAt := make([]int64, spec.load.n)
 	if spec.paced == 0 {
-		err = l.pause(ctx)
-		if err == nil {
-			err = l.publishQueued(ctx, spec.load, pubAt, spec.label())
+		if err := l.publishQueued(ctx, spec.load, pubAt, spec.label()); err != nil {
+			return nil, nil, errors.Join(err, sb.close())
 		}
-	}
-	if err != nil {
-		return nil, nil, errors.Join(err, sb.close())
 	}
 	return sb, pubAt, nil
 }
 
-// drive releases the queued jobs (or publishes the paced ones) and waits until every job is
-// settled and the job stream drained. It returns the instant the jobs were released.
-func (l *lab) drive(ctx context.Context, spec runSpec, ws []*workerProc, tr *tracker, pubAt []int64) (int64, error) {
-	release := now()
+// drive publishes the paced jobs, if the run is paced, and waits until every job is settled and
+// the job stream drained.
+func (l *lab) drive(ctx context.Context, spec runSpec, ws []*workerProc, tr *tracker, pubAt []int64) error {
 	published := make(chan error, 1)
 	if spec.paced > 0 {
 		go func() { published <- l.publishPaced(ctx, spec.load, pubAt, spec.paced) }()
 	} else {
-		var err error
-		release, err = l.release(ctx)
-		published <- err
+		published <- nil
 	}
 	profiled := make(chan error, 1)
 	if spec.profile != "" {
@@ -135,15 +139,17 @@ func (l *lab) drive(ctx context.Context, spec runSpec, ws []*workerProc, tr *tra
 		profiled <- nil
 	}
 	if err := l.waitSettled(ctx, tr, ws, spec); err != nil {
-		return 0, err
+		return err
 	}
 	if err := errors.Join(<-published, <-profiled); err != nil {
-		return 0, err
+		return err
 	}
-	return release, l.waitDrained(ctx, time.Minute)
+	return l.waitDrained(ctx, time.Minute)
 }
 
-// startWorkers starts the run's worker processes and waits until each consumes.
+// startWorkers starts the run's worker processes, one after the other, each once the one before
+// serves its endpoints. A paced run's workers are also waited for until each has a pull request
+// waiting, so that its first jobs do not wait for a worker's start.
 func (l *lab) startWorkers(ctx context.Context, spec runSpec, sandboxURL string) ([]*workerProc, error) {
 	var ws []*workerProc
 	for i := range spec.workers {
@@ -153,7 +159,9 @@ func (l *lab) startWorkers(ctx context.Context, spec runSpec, sandboxURL string)
 		}
 		ws = append(ws, w)
 	}
-	// Each consuming worker keeps at least one pull request waiting on the consumer.
+	if spec.paced == 0 {
+		return ws, nil
+	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		ci, err := l.consumerInfo(ctx)
@@ -170,7 +178,7 @@ func (l *lab) startWorkers(ctx context.Context, spec runSpec, sandboxURL string)
 	}
 }
 
-// baseline is a worker's CPU time and allocation count when the jobs are released.
+// baseline is a worker's CPU time and allocation count when a paced run's publishing starts.
 type baseline struct {
 	cpu     time.Duration
 	mallocs uint64
@@ -277,29 +285,61 @@ func (m *measurement) count(ctx context.Context, l *lab, sb *sandboxServer) erro
 	return err
 }
 
-// times derives the rate and the latencies from the recorded instants.
-func (m *measurement) times(tr *tracker, pubAt []int64, release int64) {
+// pauseAfter is the shortest stretch without a new job at the sandbox that counts as a pause.
+const pauseAfter = 100 * time.Millisecond
+
+// times derives the rate and the latencies from the recorded instants. A queued run is timed from
+// spawned, the start of its first worker, a paced one from its first request. Pauses are left
+// out of the rate: nats.go's consume stalls now and then on both sides (see pauseAfter and
+// docs/benchmarks.md), and a stall says nothing about the code measured.
+func (m *measurement) times(tr *tracker, pubAt []int64, spawned int64) {
 	first, last := int64(0), int64(0)
 	var e2s, added []time.Duration
+	arrivals := make([]int64, 0, len(tr.arrive))
 	for n := range tr.arrive {
 		a, s, done := tr.arrive[n].Load(), tr.sent[n].Load(), tr.settledAt[n].Load()
-		if a != 0 && (first == 0 || a < first) {
-			first = a
+		if a != 0 {
+			arrivals = append(arrivals, a)
+			if first == 0 || a < first {
+				first = a
+			}
 		}
 		last = max(last, done)
 		if s != 0 {
-			e2s = append(e2s, time.Duration(s-max(pubAt[n], release)))
+			e2s = append(e2s, time.Duration(s-max(pubAt[n], spawned)))
 		}
 		if m.spec.paced > 0 && a != 0 {
 			added = append(added, time.Duration(a-pubAt[n]))
 		}
 	}
-	m.window = time.Duration(last - first)
-	if m.window > 0 {
-		m.rate = float64(len(tr.arrive)) / m.window.Seconds()
+	from := first
+	if m.spec.paced == 0 {
+		from = spawned
+		m.start = time.Duration(first - spawned)
+	}
+	m.window = time.Duration(last - from)
+	m.pauses = pauses(arrivals, pauseAfter)
+	flowing := m.window
+	for _, p := range m.pauses {
+		flowing -= p
+	}
+	if flowing > 0 {
+		m.rate = float64(len(tr.arrive)) / flowing.Seconds()
 	}
 	m.e2s = percentiles(e2s, 0.50, 0.99)
 	if m.spec.paced > 0 {
 		m.added = percentiles(added, 0.50, 0.99)
 	}
+}
+
+// pauses returns the gaps longer than longer between consecutive instants of ats, which it sorts.
+func pauses(ats []int64, longer time.Duration) []time.Duration {
+	slices.Sort(ats)
+	var out []time.Duration
+	for i := 1; i < len(ats); i++ {
+		if gap := time.Duration(ats[i] - ats[i-1]); gap > longer {
+			out = append(out, gap)
+		}
+	}
+	return out
 }

@@ -35,34 +35,6 @@ func (l *lab) resetStreams(ctx context.Context) error {
 	return nil
 }
 
-// pause stops the job consumers from handing out jobs, so workers can start, and their start-up
-// be left out of the measurements, while the queue is full. A worker's provisioning at start
-// keeps the pause: the server does not let a consumer update change it.
-func (l *lab) pause(ctx context.Context) error {
-	for _, k := range schema.Kinds() {
-		if _, err := l.js.PauseConsumer(ctx, l.names.JobStream(), l.names.ConsumerFor(k), time.Now().Add(30*time.Minute)); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// release ends the pause shortly, and returns the instant it ends. It moves the pause's deadline
-// rather than resuming: nats-server (2.15) does not wake the pull requests waiting on a consumer
-// that is resumed, so they would wait for the clients' next pull (seconds), while a deadline that
-// passes does wake them. The lead covers the three updates: a deadline already past when its
-// update lands counts as a resume.
-func (l *lab) release(ctx context.Context) (int64, error) {
-	const lead = 500 * time.Millisecond
-	at := now() + int64(lead)
-	for _, k := range schema.Kinds() {
-		if _, err := l.js.PauseConsumer(ctx, l.names.JobStream(), l.names.ConsumerFor(k), time.Unix(0, at)); err != nil {
-			return at, err
-		}
-	}
-	return at, nil
-}
-
 // consumerInfo returns the job consumers' state, summed over the kinds: jobs waiting, pending an
 // ack, and pull requests waiting (the least of any kind's, so that each worker pulls from each).
 func (l *lab) consumerInfo(ctx context.Context) (*jetstream.ConsumerInfo, error) {

@@ -28,7 +28,8 @@ type workerProc struct {
 type workerSpec struct {
 	side        string
 	concurrency int
-	logLevel    string // dingq's DINGQ_LOG_LEVEL; default "warn"
+	logLevel    string // dingq's DINGQ_LOG_LEVEL; default "info", dingq's own default
+	confirm     bool   // the ceiling confirms each ack (DoubleAck), as dingq does
 	rateAPI     string // dingq's DINGQ_RATE_API; default "off" (the rate limits are their own scenarios)
 	status      string // dingq's DINGQ_STATUS; default "on", dingq's own default
 	rateRobot   string // dingq's DINGQ_RATE_ROBOT; default "off"
@@ -49,7 +50,7 @@ func (l *lab) startWorker(ctx context.Context, ws workerSpec, sandboxURL string,
 	var p *proc
 	switch ws.side {
 	case sideDingq:
-		level := cmp.Or(ws.logLevel, "warn")
+		level := cmp.Or(ws.logLevel, "info")
 		env := []string{
 			"DINGQ_NATS_URL=" + l.natsURL,
 			"DINGQ_DINGTALK_API_URL=" + sandboxURL,
@@ -71,7 +72,7 @@ func (l *lab) startWorker(ctx context.Context, ws workerSpec, sandboxURL string,
 		p, err = l.procs.start(name, l.dingqBin, []string{"serve"}, env, l.logPath(name))
 	case sideCeiling:
 		args := []string{ceilingCommand, "-nats-url", l.natsURL, "-sandbox-url", sandboxURL,
-			"-http-addr", addr, "-concurrency", strconv.Itoa(ws.concurrency)}
+			"-http-addr", addr, "-concurrency", strconv.Itoa(ws.concurrency), "-confirm=" + strconv.FormatBool(ws.confirm)}
 		p, err = l.procs.start(name, l.selfBin, args, nil, l.logPath(name))
 	default:
 		return nil, fmt.Errorf("unknown side %q", ws.side)

@@ -83,6 +83,50 @@ func TestConfirmedAcksNeedNoRecordAndSeparatePublishesAreAllSent(t *testing.T) {
 	}
 }
 
+// Acks are confirmed a group at a time: under load one ack sent again with a reply confirms the
+// acks before it, and every job's ack ends confirmed (nothing in the sent-record).
+func TestAcksAreConfirmedInGroups(t *testing.T) {
+	e := newEnv(t)
+	watch, err := nats.Connect(e.nc.ConnectedUrl())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer watch.Close()
+	var acks, confirmations atomic.Int64
+	sub, err := watch.Subscribe("$JS.ACK.>", func(m *nats.Msg) {
+		acks.Add(1)
+		if m.Reply != "" {
+			confirmations.Add(1)
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Unsubscribe()
+	if err := watch.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	cfg := testConfig()
+	cfg.Concurrency = 16
+	if _, err := worker.Provision(context.Background(), e.js, cfg); err != nil {
+		t.Fatal(err)
+	}
+	const jobs = 300
+	for i := range jobs {
+		e.publish(schema.KindCard, card(fmt.Sprintf("group-%d", i)), nil)
+	}
+	e.run(cfg, newScript())
+	e.waitFor(20*time.Second, "every job acked", func() bool { return e.streamMsgs(names.JobStream()) == 0 })
+	e.waitFor(10*time.Second, "every ack seen", func() bool { return acks.Load() >= jobs })
+	if n := e.streamMsgs("KV_" + names.SentBucket()); n != 0 {
+		t.Errorf("sent-record holds %d entries, want 0: every ack confirmed", n)
+	}
+	t.Logf("%d confirmations for %d acks", confirmations.Load(), acks.Load())
+	if c := confirmations.Load(); c == 0 || c > jobs/2 {
+		t.Errorf("%d confirmations for %d acks, want some, and fewer than half as many", c, jobs)
+	}
+}
+
 func TestUnconfirmedAckIsRecordedAndTheJobSentOnce(t *testing.T) {
 	natsd := newRestartable(t)
 	e := envOn(t, natsd.srv)
@@ -102,7 +146,7 @@ func TestUnconfirmedAckIsRecordedAndTheJobSentOnce(t *testing.T) {
 	natsd.stop()
 	close(proceed)
 	e.waitFor(15*time.Second, "the unconfirmed ack noticed", func() bool {
-		return e.log.Has("ack not confirmed; recording the send so a redelivery is not sent again")
+		return e.log.Has("acks not confirmed; recording the sends so that a redelivery is not sent again")
 	})
 	natsd.start()
 	e.waitFor(30*time.Second, "the send recorded", func() bool { return e.streamMsgs("KV_"+names.SentBucket()) == 1 })
@@ -229,7 +273,7 @@ func TestNATSRestartMidRunLosesNothing(t *testing.T) {
 	unique, sends := s.total()
 	t.Logf("NATS restart: %d jobs, %d lost, %d duplicate sends, all sent %v and all acked %v after the server went down (%d acks unconfirmed)",
 		jobs, jobs-unique, sends-unique, allSent.Round(time.Millisecond), time.Since(down).Round(time.Millisecond),
-		len(e.log.Events("ack not confirmed; recording the send so a redelivery is not sent again")))
+		len(e.log.Events("acks not confirmed; recording the sends so that a redelivery is not sent again")))
 	if !e.nc.IsConnected() {
 		t.Error("the worker's connection did not come back")
 	}

@@ -58,9 +58,10 @@ func (j job) instance() string {
 type delivery struct {
 	job
 	msg        jetstream.Msg
-	deliveries int      // JetStream's NumDelivered: this delivery's number, from 1
-	attempt    int      // this delivery's attempt: deliveries less the earlier deferrals
-	state      jobState // the job's state as of this delivery (see [jobState])
+	consumer   consumerKey // the consumer that delivered it, whose acks are confirmed together
+	deliveries int         // JetStream's NumDelivered: this delivery's number, from 1
+	attempt    int         // this delivery's attempt: deliveries less the earlier deferrals
+	state      jobState    // the job's state as of this delivery (see [jobState])
 }
 
 // inspect names a delivered job and works out its attempt. Only a redelivery can have state, so
@@ -68,13 +69,15 @@ type delivery struct {
 func (w *Worker) inspect(msg jetstream.Msg) *delivery {
 	var seq uint64
 	var published time.Time
+	var consumer consumerKey
 	deliveries := 1
 	if meta, err := msg.Metadata(); err == nil {
 		deliveries = int(meta.NumDelivered)
 		seq, published = meta.Sequence.Stream, meta.Timestamp
+		consumer = consumerKey{meta.Stream, meta.Consumer}
 	}
 	d := &delivery{job: w.newJob(msg.Subject(), msg.Data(), msg.Headers(), seq, published), msg: msg,
-		deliveries: deliveries, attempt: deliveries}
+		consumer: consumer, deliveries: deliveries, attempt: deliveries}
 	if deliveries > 1 && seq != 0 {
 		w.readState(d)
 	}
@@ -177,30 +180,31 @@ func (w *Worker) deferJob(d *delivery, next jobState, err error, delay time.Dura
 		Msg("deferred: waiting for its turn")
 }
 
-// ackSent acks a sent job and waits for JetStream to confirm it. An ack that cannot be confirmed
-// (NATS unreachable, the reply lost) may not have arrived, and the job may come back: the send is
-// then recorded in the sent-record, retried until stored, so the redelivery is acked without a
-// second send. A confirmed ack needs no record: that job cannot come back.
+// ackSent acks a sent job, and has the ack confirmed with the next confirmation of its consumer
+// (see ackGroups). An ack that cannot be confirmed (NATS unreachable, the reply lost) may not have
+// arrived, and the job may come back: the send is then recorded in the sent-record, retried until
+// stored, so the redelivery is acked without a second send. A confirmed ack needs no record: that
+// job cannot come back. The ack waits in the reconnect buffer while NATS is away and lands the
+// moment it is back, sparing the job its ack wait.
 func (w *Worker) ackSent(d *delivery) {
 	w.settled(d.job)
-	if w.js.Conn().IsConnected() {
-		if err := d.msg.DoubleAck(w.acks.get()); err == nil {
-			return
-		}
-	}
-	// A confirmed ack is not sent at all while the connection is reconnecting; a plain one waits
-	// in the reconnect buffer and lands the moment NATS is back, sparing the job its ack wait.
 	_ = d.msg.Ack()
-	w.log.Warn().Str("job_id", d.id).Str("kind", d.kindName).
-		Msg("ack not confirmed; recording the send so a redelivery is not sent again")
-	// The record may take as long as NATS stays away: write it beside the pool, not in a slot.
-	j := d.job
-	w.recorders.Go(func() {
-		if err := w.res.sentRecord().markSent(j); err != nil {
-			w.log.Error().Err(err).Str("job_id", j.id).Str("kind", j.kindName).
-				Msg("could not record the send; if the ack was lost the job will be sent again")
-		}
-	})
+	w.ackGroups.add(d.consumer, d)
+}
+
+// unconfirmed records the sends of jobs whose acks JetStream did not confirm.
+func (w *Worker) unconfirmed(jobs []job) {
+	w.log.Warn().Int("jobs", len(jobs)).Str("job_id", jobs[0].id).Str("kind", jobs[0].kindName).
+		Msg("acks not confirmed; recording the sends so that a redelivery is not sent again")
+	// A record may take as long as NATS stays away: each is written on its own.
+	for _, j := range jobs {
+		w.recorders.Go(func() {
+			if err := w.res.sentRecord().markSent(j); err != nil {
+				w.log.Error().Err(err).Str("job_id", j.id).Str("kind", j.kindName).
+					Msg("could not record the send; if the ack was lost the job will be sent again")
+			}
+		})
+	}
 }
 
 // alreadySent reports whether this message was sent on an earlier delivery whose ack never

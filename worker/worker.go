@@ -59,7 +59,7 @@ type Worker struct {
 	recorders sync.WaitGroup // sent-records being written for unconfirmed acks
 
 	states    stateCache    // job states this process wrote, until their jobs are done
-	acks      ackContexts   // the deadlines confirmed acks wait under
+	ackGroups ackGroups     // acks awaiting confirmation, by consumer
 	sentAge   bucketAge     // when the sent-record bucket was created
 	ready     readiness     // what /readyz reports
 	kick      chan struct{} // asks the watchdog to check the resources now
@@ -97,9 +97,11 @@ func New(js jetstream.JetStream, cfg Config, deps Deps) (*Worker, error) {
 	if js == nil || deps.Sender == nil || deps.Validator == nil {
 		return nil, errors.New("worker: JetStream, Sender and Validator are required")
 	}
-	return &Worker{cfg: cfg, js: js, sender: deps.Sender, validator: deps.Validator, res: deps.Resources,
+	w := &Worker{cfg: cfg, js: js, sender: deps.Sender, validator: deps.Validator, res: deps.Resources,
 		log: deps.Logger, onOutcome: deps.OnOutcome, onRepair: deps.OnRepair, kick: make(chan struct{}, 1),
-		id: newWorkerID()}, nil
+		id: newWorkerID()}
+	w.ackGroups.w = w
+	return w, nil
 }
 
 // Run provisions the streams and consumer, then sends jobs until ctx ends. It then stops pulling,
@@ -227,7 +229,7 @@ func (w *Worker) waitRecorders() {
 	select {
 	case <-done:
 	case <-time.After(w.cfg.ShutdownTimeout):
-		w.log.Warn().Msg("stopping with sent-records unwritten; their jobs may be sent again if their acks were lost")
+		w.log.Warn().Msg("stopping with acks unconfirmed or sent-records unwritten; their jobs may be sent again if their acks were lost")
 	}
 }
 

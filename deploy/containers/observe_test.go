@@ -164,6 +164,7 @@ func readWorkerLogs(workers []*testcontainers.DockerContainer) workerFigures {
 				JobID   string `json:"job_id"`
 				Attempt int    `json:"attempt"`
 				Server  string `json:"server"`
+				Jobs    int    `json:"jobs"`
 			}
 			if json.Unmarshal([]byte(line), &ev) != nil {
 				continue
@@ -173,8 +174,8 @@ func readWorkerLogs(workers []*testcontainers.DockerContainer) workerFigures {
 				server = ev.Server
 			case strings.HasPrefix(ev.Message, "already sent"):
 				f.alreadySent++
-			case strings.HasPrefix(ev.Message, "ack not confirmed"):
-				f.unconfirmed++
+			case strings.HasPrefix(ev.Message, "acks not confirmed"):
+				f.unconfirmed += ev.Jobs
 			}
 			if ev.JobID != "" && ev.Attempt >= 2 {
 				f.redelivered[ev.JobID] = true

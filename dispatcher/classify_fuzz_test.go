@@ -31,6 +31,9 @@ func FuzzClassify(f *testing.F) {
 		{413, `<html>too large</html>`},
 		{503, `<html>busy</html>`},
 		{200, `{"errcode":1e400}`},
+		{200, `{"processQueryKey":"abc","ProcessQueryKey":""}`},
+		{200, `{"PROCESSQUERYKEY":"abc"}`},
+		{200, `{"processQueryKey":7}`},
 		{0, ``},
 	}
 	for _, s := range seeds {
@@ -42,6 +45,12 @@ func FuzzClassify(f *testing.F) {
 		"webhook": func(s int, b []byte) error { return classifyWebhook(s, b, RobotPenalty) },
 	}
 	f.Fuzz(func(t *testing.T, status int, body []byte) {
+		// The quick read of the card's success answer says yes only where the full decode does.
+		if cardSent(body) {
+			if a, ok := readCardAnswer(body); !ok || a.ProcessQueryKey == "" {
+				t.Fatalf("cardSent(%q), but the decode finds no processQueryKey", body)
+			}
+		}
 		for name, classify := range classifiers {
 			err := classify(status, body)
 			if err == nil {

@@ -19,8 +19,8 @@ const (
 // Its transport keeps up to maxConnsPerHost idle keep-alive connections per host (<= 0 means
 // [DefaultMaxConnsPerHost]); size it to the worker's concurrency so that a burst of sends reuses
 // connections instead of dialling and shaking hands again. It does not cap the connections in use.
-// Dial and TLS handshake time out after 5 s each, waiting for the answer's headers after timeout,
-// and the whole request, body included, after timeout (<= 0 means [DefaultHTTPTimeout]). It honours
+// Dial and TLS handshake time out after 5 s each, and the whole request, body included, after
+// timeout (<= 0 means [DefaultHTTPTimeout]). It honours
 // HTTP_PROXY and friends, and attempts HTTP/2. It follows no redirect: DingTalk's APIs do not
 // redirect, and following one would carry the x-acs-dingtalk-access-token header to wherever it
 // points; the 3xx answer is classified instead (as a retry).
@@ -46,7 +46,6 @@ func NewHTTPClient(maxConnsPerHost int, timeout time.Duration) *http.Client {
 			MaxIdleConnsPerHost:   maxConnsPerHost,
 			IdleConnTimeout:       90 * time.Second,
 			TLSHandshakeTimeout:   5 * time.Second,
-			ResponseHeaderTimeout: timeout,
 			ExpectContinueTimeout: time.Second,
 		},
 	}

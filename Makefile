@@ -21,7 +21,7 @@ build: ## build bin/dingq (static)
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN) ./cmd/dingq
 
 # Each fuzz target, as "package:Target"; `go test -fuzz` takes one target per run.
-FUZZ_TARGETS := ./schema:FuzzValidate ./schema:FuzzFastPath ./schema:FuzzJobID ./schema:FuzzCardModeOf ./dispatcher:FuzzClassify
+FUZZ_TARGETS := ./schema:FuzzValidate ./schema:FuzzFastPath ./schema:FuzzJobID ./schema:FuzzCardModeOf ./dispatcher:FuzzClassify ./worker/status:FuzzRecordJSON
 
 test: vet ## run the whole test suite (race detector on), then each fuzz target briefly
 	$(GO) test -race -count=1 -timeout 8m $(PKGS)
@@ -37,7 +37,7 @@ screenshots: ## save a screenshot of each console page under docs/console/ (need
 test-short: ## the tests without the race detector, quicker while editing
 	$(GO) test -count=1 $(PKGS)
 
-fuzz: ## fuzz the job decoders, validators and answer classifiers for FUZZTIME each
+fuzz: ## fuzz the job decoders, validators, answer classifiers and status encoding for FUZZTIME each
 	bash scripts/fuzz.sh $(FUZZTIME) 10s $(FUZZ_TARGETS)
 
 bench: ## dingq against a bare-loop ceiling, one table (BENCH_ARGS='-scale 0.1' for a quick run); then the micro-benchmarks

@@ -12,8 +12,10 @@
 package status
 
 import (
+	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/dingq/dingq/dispatcher/kv"
 )
@@ -68,4 +70,65 @@ func subjectToken(kind string) string {
 		}
 		return r
 	}, kind)
+}
+
+// appendJSON appends r as encoding/json would encode it (its At in UTC to the millisecond, as
+// the recorder sets it), without reflection: a record per job sent.
+func (r Record) appendJSON(b []byte) []byte {
+	b = append(b, `{"job_id":`...)
+	b = appendJSONString(b, r.JobID)
+	b = append(b, `,"kind":`...)
+	b = appendJSONString(b, r.Kind)
+	b = append(b, `,"outcome":`...)
+	b = appendJSONString(b, r.Outcome)
+	if r.Code != "" {
+		b = append(b, `,"code":`...)
+		b = appendJSONString(b, r.Code)
+	}
+	if r.HTTPStatus != 0 {
+		b = append(b, `,"http_status":`...)
+		b = strconv.AppendInt(b, int64(r.HTTPStatus), 10)
+	}
+	b = append(b, `,"attempts":`...)
+	b = strconv.AppendInt(b, int64(r.Attempts), 10)
+	b = append(b, `,"at":"`...)
+	b = r.At.AppendFormat(b, time.RFC3339Nano)
+	b = append(b, `","stream_seq":`...)
+	b = strconv.AppendUint(b, r.StreamSeq, 10)
+	return append(b, '}')
+}
+
+// appendJSONString appends s as a JSON string: quotes and backslashes escaped, control
+// characters as \u00XX, and invalid UTF-8 as U+FFFD, as encoding/json does (it also escapes
+// <, > and & for HTML, which a JSON reader does not need).
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			switch {
+			case c == '"' || c == '\\':
+				b = append(b, '\\', c)
+			case c < 0x20:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+			default:
+				b = append(b, c)
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			b = append(b, `\ufffd`...)
+		case r == '\u2028' || r == '\u2029':
+			b = append(b, `\u202`...)
+			b = append(b, hex[r&0xf])
+		default:
+			b = append(b, s[i:i+size]...)
+		}
+		i += size
+	}
+	return append(b, '"')
 }

@@ -98,6 +98,8 @@ type Recorder struct {
 	lastAnswer time.Time     // of the last answer, or the first write since the window was empty
 	answered   chan struct{} // closed when inFlight drops to zero, for Flush
 
+	enc []byte // the record being published; the drainer's alone
+
 	unwritten          atomic.Int64 // records queued or being drained, not yet published
 	dropped, failed    atomic.Uint64
 	dropWarn, failWarn warnLimiter
@@ -255,11 +257,8 @@ func (r *Recorder) drain() {
 // waiting for either. The bucket's answer comes to onAnswer.
 func (r *Recorder) write(rec Record) {
 	rec.At = rec.At.UTC().Truncate(time.Millisecond)
-	data, err := json.Marshal(rec)
-	if err != nil { // a Record always encodes
-		r.fail(err)
-		return
-	}
+	r.enc = rec.appendJSON(r.enc[:0])
+	data := r.enc
 	if err := r.nc.Publish(r.cfg.Names.EventSubject(subjectToken(rec.Kind), rec.Outcome), data); err != nil {
 		r.fail(err)
 	}

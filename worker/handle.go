@@ -180,24 +180,23 @@ func (w *Worker) deferJob(d *delivery, next jobState, err error, delay time.Dura
 		Msg("deferred: waiting for its turn")
 }
 
-// ackSent acks a sent job, and has the ack confirmed with the next confirmation of its consumer
-// (see ackGroups). An ack that cannot be confirmed (NATS unreachable, the reply lost) may not have
-// arrived, and the job may come back: the send is then recorded in the sent-record, retried until
-// stored, so the redelivery is acked without a second send. A confirmed ack needs no record: that
-// job cannot come back. The ack waits in the reconnect buffer while NATS is away and lands the
-// moment it is back, sparing the job its ack wait.
+// ackSent hands a sent job over to be acked with the next group of its consumer, and the ack
+// confirmed (see ackGroups). An ack that cannot be confirmed (NATS unreachable, the reply lost)
+// may not have arrived, and the job may come back: the send is then recorded in the sent-record,
+// retried until stored, so the redelivery is acked without a second send. A confirmed ack needs
+// no record: that job cannot come back.
 func (w *Worker) ackSent(d *delivery) {
 	w.settled(d.job)
-	_ = d.msg.Ack()
-	w.ackGroups.add(d.consumer, d)
+	w.ackGroups.add(d)
 }
 
 // unconfirmed records the sends of jobs whose acks JetStream did not confirm.
-func (w *Worker) unconfirmed(jobs []job) {
-	w.log.Warn().Int("jobs", len(jobs)).Str("job_id", jobs[0].id).Str("kind", jobs[0].kindName).
+func (w *Worker) unconfirmed(group []*delivery) {
+	w.log.Warn().Int("jobs", len(group)).Str("job_id", group[0].id).Str("kind", group[0].kindName).
 		Msg("acks not confirmed; recording the sends so that a redelivery is not sent again")
 	// A record may take as long as NATS stays away: each is written on its own.
-	for _, j := range jobs {
+	for _, d := range group {
+		j := d.job
 		w.recorders.Go(func() {
 			if err := w.res.sentRecord().markSent(j); err != nil {
 				w.log.Error().Err(err).Str("job_id", j.id).Str("kind", j.kindName).

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -81,7 +83,7 @@ type Recorder struct {
 	cfg      Config
 	nc       *nats.Conn
 	kvPrefix string // "$KV.DINGQ_STATUS."
-	acks     string // the inbox every bucket write's answer comes to
+	acks     string // the inbox under which every batch's answer comes, as <acks>.<writes>
 	sub      *nats.Subscription
 
 	mu       sync.Mutex
@@ -90,15 +92,17 @@ type Recorder struct {
 	draining bool          // a drainer runs; it exits only once the queue is empty
 	idle     chan struct{} // closed when the drainer exits, for Flush
 
-	// The bucket writes JetStream has not answered yet. Every answer comes to one inbox and is
-	// counted, not matched to its write: a write costs no reply subject, future or timer of its
-	// own. Writes unanswered for writeAckTimeout are counted failed (see expireLocked).
+	// The bucket writes JetStream has not answered yet. A batch's last write asks for the answer,
+	// which comes under one inbox and counts the batch, not matched to its writes: a write costs
+	// no reply subject, future or timer of its own. Writes unanswered for writeAckTimeout are
+	// counted failed (see expireLocked).
 	ackMu      sync.Mutex
 	inFlight   int
 	lastAnswer time.Time     // of the last answer, or the first write since the window was empty
 	answered   chan struct{} // closed when inFlight drops to zero, for Flush
 
-	enc []byte // the record being published; the drainer's alone
+	enc  []byte // the batch being published, encoded; the drainer's alone
+	ends []int  // where each record of the batch ends in enc
 
 	unwritten          atomic.Int64 // records queued or being drained, not yet published
 	dropped, failed    atomic.Uint64
@@ -110,7 +114,7 @@ type Recorder struct {
 func NewRecorder(nc *nats.Conn, cfg Config) (*Recorder, error) {
 	cfg = cfg.withDefaults()
 	r := &Recorder{cfg: cfg, nc: nc, kvPrefix: "$KV." + cfg.Names.StatusBucket() + ".", acks: nc.NewInbox()}
-	sub, err := nc.Subscribe(r.acks, r.onAnswer)
+	sub, err := nc.Subscribe(r.acks+".*", r.onAnswer)
 	if err != nil {
 		return nil, fmt.Errorf("status recorder: %w", err)
 	}
@@ -243,55 +247,97 @@ func (r *Recorder) drain() {
 		}
 		r.queue, r.spare = r.spare, nil
 		r.mu.Unlock()
-		for _, rec := range batch {
-			r.write(rec)
-			r.unwritten.Add(-1)
-		}
+		r.write(batch)
 		clear(batch)
 		done = batch
 		time.Sleep(batchEvery)
 	}
 }
 
-// write publishes rec's event and, when the in-flight window has room, its bucket write, without
-// waiting for either. The bucket's answer comes to onAnswer.
-func (r *Recorder) write(rec Record) {
-	rec.At = rec.At.UTC().Truncate(time.Millisecond)
-	r.enc = rec.appendJSON(r.enc[:0])
-	data := r.enc
-	if err := r.nc.Publish(r.cfg.Names.EventSubject(subjectToken(rec.Kind), rec.Outcome), data); err != nil {
-		r.fail(err)
+// write publishes the events of batch and, when the in-flight window has room, its records'
+// bucket writes, without waiting for any. Only the last write asks for JetStream's answer: a
+// stream takes one connection's writes in order, so that answer stands for the batch, which its
+// reply subject counts (see onAnswer).
+func (r *Recorder) write(batch []Record) {
+	r.enc, r.ends = r.enc[:0], r.ends[:0]
+	writes := 0
+	for i := range batch {
+		rec := &batch[i]
+		rec.At = rec.At.UTC().Truncate(time.Millisecond)
+		r.enc = rec.appendJSON(r.enc)
+		r.ends = append(r.ends, len(r.enc))
+		if rec.Outcome != OutcomeRetried { // a retried attempt is an event only: a job's status is its final outcome
+			writes++
+		}
 	}
-	if rec.Outcome == OutcomeRetried {
-		return // an event only: a job's status is its final outcome
+	start := 0
+	for i, rec := range batch {
+		if err := r.nc.Publish(r.cfg.Names.EventSubject(subjectToken(rec.Kind), rec.Outcome), r.enc[start:r.ends[i]]); err != nil {
+			r.fail(err)
+		}
+		start = r.ends[i]
 	}
+	if writes == 0 || !r.admit(writes, len(batch)) {
+		r.unwritten.Add(-int64(len(batch)))
+		return
+	}
+	start, left := 0, writes
+	for i, rec := range batch {
+		data := r.enc[start:r.ends[i]]
+		start = r.ends[i]
+		if rec.Outcome == OutcomeRetried {
+			continue
+		}
+		subject := r.kvPrefix + kv.Token(rec.Kind) + "." + kv.Token(rec.JobID) // Key, in one allocation
+		var err error
+		if left--; left > 0 {
+			err = r.nc.Publish(subject, data)
+		} else {
+			err = r.nc.PublishRequest(subject, r.acks+"."+strconv.Itoa(writes), data)
+		}
+		if err != nil && left == 0 {
+			r.answer(writes)
+			r.failN(err, writes)
+		}
+	}
+}
+
+// admit takes n bucket writes into the in-flight window, and the batch of records they are in
+// off the unwritten count at the same moment (see Unflushed), or drops the writes when the window
+// is full.
+func (r *Recorder) admit(n, records int) bool {
 	r.ackMu.Lock()
 	now := time.Now()
 	r.expireLocked(now)
-	if r.inFlight >= r.cfg.MaxInFlight {
+	if r.inFlight+n > r.cfg.MaxInFlight {
 		r.ackMu.Unlock()
-		r.drop("too many status writes wait for JetStream")
-		return
+		for range n {
+			r.drop("too many status writes wait for JetStream")
+		}
+		return false
 	}
 	if r.inFlight == 0 {
 		r.lastAnswer = now // the window's clock starts with its first write
 	}
-	r.inFlight++
+	r.inFlight += n
+	r.unwritten.Add(-int64(records))
 	r.ackMu.Unlock()
-	if err := r.nc.PublishRequest(r.kvPrefix+kv.Token(rec.Kind)+"."+kv.Token(rec.JobID), r.acks, data); err != nil {
-		r.answer()
-		r.fail(err)
-	}
+	return true
 }
 
-// onAnswer counts JetStream's answer to a bucket write: a stored record, an error, or no
-// responders (no bucket, or no JetStream).
+// onAnswer counts JetStream's answer to a batch's last bucket write, which stands for the batch:
+// a stored record, an error, or no responders (no bucket, or no JetStream). The batch's size is
+// the last token of the reply subject.
 func (r *Recorder) onAnswer(m *nats.Msg) {
-	if !r.answer() {
-		return // a write already given up on
+	n, err := strconv.Atoi(m.Subject[strings.LastIndexByte(m.Subject, '.')+1:])
+	if err != nil || n <= 0 {
+		return
+	}
+	if !r.answer(n) {
+		return // writes already given up on
 	}
 	if m.Header.Get("Status") == "503" {
-		r.fail(nats.ErrNoResponders)
+		r.failN(nats.ErrNoResponders, n)
 		return
 	}
 	if bytes.Contains(m.Data, []byte(`"error"`)) {
@@ -301,19 +347,19 @@ func (r *Recorder) onAnswer(m *nats.Msg) {
 			} `json:"error"`
 		}
 		if json.Unmarshal(m.Data, &a) == nil && a.Error != nil {
-			r.fail(errors.New(a.Error.Description))
+			r.failN(errors.New(a.Error.Description), n)
 		}
 	}
 }
 
-// answer takes one write off the in-flight window; it reports false when there was none.
-func (r *Recorder) answer() bool {
+// answer takes n writes off the in-flight window; it reports false when there were none.
+func (r *Recorder) answer(n int) bool {
 	r.ackMu.Lock()
 	defer r.ackMu.Unlock()
 	if r.inFlight == 0 {
 		return false
 	}
-	r.inFlight--
+	r.inFlight = max(r.inFlight-n, 0)
 	r.lastAnswer = time.Now()
 	if r.inFlight == 0 && r.answered != nil {
 		close(r.answered)
@@ -335,9 +381,7 @@ func (r *Recorder) expireLocked(now time.Time) {
 		close(r.answered)
 		r.answered = nil
 	}
-	for range n {
-		r.fail(nats.ErrTimeout)
-	}
+	r.failN(nats.ErrTimeout, n)
 }
 
 func (r *Recorder) drop(cause string) {
@@ -350,8 +394,11 @@ func (r *Recorder) drop(cause string) {
 
 // fail counts a refused event or write. The warning names the bucket: a write refused with no
 // stream response means that it does not exist (yet).
-func (r *Recorder) fail(err error) {
-	n := r.failed.Add(1)
+func (r *Recorder) fail(err error) { r.failN(err, 1) }
+
+// failN counts n refused events or writes, as fail does.
+func (r *Recorder) failN(err error, count int) {
+	n := r.failed.Add(uint64(count))
 	if r.failWarn.allow() {
 		r.cfg.Logger.Warn().Err(err).Uint64("failed", n).Str("bucket", r.cfg.Names.StatusBucket()).
 			Msg("status events or writes failed")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -282,5 +283,47 @@ func TestRetriedAttemptIsAnEventOnly(t *testing.T) {
 	recs, err := status.Lookup(context.Background(), js, names, []string{"card"}, "busy-1")
 	if err != nil || len(recs) != 0 {
 		t.Errorf("Lookup = %v, %v; want no record for a retried attempt", recs, err)
+	}
+}
+
+// Records are written in batches whose last write alone is answered: every record of a batch
+// is stored, and a batch JetStream cannot take counts every record of it failed.
+func TestBatchesAreStoredAndCountedWhole(t *testing.T) {
+	nc, js := connect(t)
+	names := schema.NewNames("")
+	if _, err := js.CreateKeyValue(context.Background(), bucket(names)); err != nil {
+		t.Fatal(err)
+	}
+	r, err := status.NewRecorder(nc, status.Config{Names: names})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 500
+	for i := range n {
+		r.Record(status.Record{JobID: fmt.Sprintf("batch-%d", i), Kind: "card", Outcome: status.OutcomeSent, Attempts: 1, At: time.Now()})
+	}
+	flush(t, r)
+	if s, left := r.Stats(), r.Unflushed(); s != (status.Stats{}) || left != 0 {
+		t.Fatalf("stats %+v, %d unflushed; want none", s, left)
+	}
+	st, err := js.Stream(context.Background(), "KV_"+names.StatusBucket())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := st.CachedInfo().State.Msgs; got != n {
+		t.Errorf("the bucket holds %d records, want %d", got, n)
+	}
+
+	_, bare := startWithoutJetStream(t)
+	r, err = status.NewRecorder(bare, status.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 5 {
+		r.Record(status.Record{JobID: fmt.Sprintf("lost-%d", i), Kind: "card", Outcome: status.OutcomeSent, Attempts: 1, At: time.Now()})
+	}
+	flush(t, r)
+	if s := r.Stats(); s != (status.Stats{Failed: 5}) {
+		t.Errorf("without a bucket: stats %+v, want the 5 writes failed", s)
 	}
 }

@@ -2,6 +2,7 @@ package worker_test
 
 import (
 	"context"
+	"reflect"
 	"testing"
 	"time"
 
@@ -43,5 +44,56 @@ func TestProvisionCreatesEveryBucketToItsPurpose(t *testing.T) {
 			t.Errorf("bucket %s: name %s, ttl %v (want at least %v), history %d, storage %v, max bytes %d",
 				b.name, st.Bucket(), st.TTL(), b.minTTL, st.History(), c.Storage, c.MaxBytes)
 		}
+	}
+}
+
+// The status bucket is written to disk in batches (async persist), and is otherwise the stream
+// nats.go makes for a bucket; one created by an earlier version, in the default mode, is kept.
+func TestStatusBucketPersistsAsynchronously(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	cfg := testConfig()
+	if _, err := worker.Provision(ctx, e.js, cfg); err != nil {
+		t.Fatal(err)
+	}
+	st, err := e.js.Stream(ctx, "KV_"+names.StatusBucket())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := st.CachedInfo().Config
+	if got.PersistMode != jetstream.AsyncPersistMode {
+		t.Errorf("persist mode %v, want async", got.PersistMode)
+	}
+	// The same bucket as nats.go would make it, under another name.
+	twin, err := e.js.CreateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: "TWIN", Description: got.Description,
+		TTL: got.MaxAge, MaxBytes: got.MaxBytes, History: 1, Storage: jetstream.FileStorage})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts, err := twin.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := ts.(*jetstream.KeyValueBucketStatus).StreamInfo().Config
+	// The server notes in Metadata the API level a setting needs: async persist needs a newer one.
+	want.Name, want.Subjects, want.PersistMode, want.Metadata = got.Name, got.Subjects, got.PersistMode, got.Metadata
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("status bucket stream\n%+v\nwant, as nats.go makes it,\n%+v", got, want)
+	}
+
+	// A bucket of an earlier version, in the default mode: provisioned again, and kept.
+	if err := e.js.DeleteKeyValue(ctx, names.StatusBucket()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.js.CreateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: names.StatusBucket(), History: 1,
+		Storage: jetstream.FileStorage}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := worker.Provision(ctx, e.js, cfg)
+	if err != nil {
+		t.Fatalf("provision over a default-mode status bucket: %v", err)
+	}
+	if _, err := res.Status.Put(ctx, "card.x", []byte("{}")); err != nil {
+		t.Errorf("write to the kept bucket: %v", err)
 	}
 }

@@ -74,7 +74,7 @@ func Provision(ctx context.Context, js jetstream.JetStream, cfg Config) (*Resour
 	}
 	var err error
 	for _, b := range bucketConfigs(cfg, &res) {
-		if *b.kv, err = js.CreateOrUpdateKeyValue(ctx, b.cfg); err != nil {
+		if *b.kv, err = provisionBucket(ctx, js, b.cfg, b.asyncPersist); err != nil {
 			return nil, fmt.Errorf("provision key-value bucket %s: %w%s", b.cfg.Bucket, err, storageHint(cfg, err))
 		}
 	}

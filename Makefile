@@ -40,7 +40,7 @@ test-short: ## the tests without the race detector, quicker while editing
 fuzz: ## fuzz the job decoders, validators, answer classifiers and status encoding for FUZZTIME each
 	bash scripts/fuzz.sh $(FUZZTIME) 10s $(FUZZ_TARGETS)
 
-bench: ## dingq against a bare-loop ceiling, one table (BENCH_ARGS='-scale 0.1' for a quick run); then the micro-benchmarks
+bench: ## dingq against a bare-loop ceiling, one table, about 10 min (BENCH_ARGS='-scale 0.1 -runs 1' for a quick run); then the micro-benchmarks
 	$(GO) run ./cmd/dingq-bench $(BENCH_ARGS)
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
 

@@ -20,7 +20,7 @@ type runSpec struct {
 	apiRate  int           // the sandbox's per-app QPS limit (sandbox.Config.APIRate); 0 for none
 	load     workload
 	// paced publishes the jobs at this many per second while the workers run; 0 queues them
-	// all before the workers are released.
+	// all before the workers start.
 	paced   float64
 	profile string // save a CPU profile of the first worker here; "" for none
 	run     int    // which repetition of the scenario, from 0
@@ -48,7 +48,7 @@ type measurement struct {
 	pauses   []time.Duration // stretches longer than pauseAfter in which no new job reached the sandbox
 	rate     float64         // jobs per second over window, pauses left out
 	start    time.Duration   // queued: the first worker's start → the first request at the sandbox
-	e2s      []time.Duration // p50, p99 of enqueue (or release) to sent, over sent jobs
+	e2s      []time.Duration // p50, p99 of enqueue (or the first worker's start) to sent, over sent jobs
 	added    []time.Duration // p50, p99 of publish to first arrival at the sandbox; paced runs only
 	maxRSS   int64           // KiB, the largest of the run's worker processes
 	cpu      time.Duration   // all worker processes, from their start (paced: once ready) to exit

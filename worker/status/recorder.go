@@ -128,7 +128,7 @@ func (r *Recorder) Record(rec Record) {
 	r.mu.Lock()
 	if len(r.queue) >= r.cfg.Buffer {
 		r.mu.Unlock()
-		r.drop("the status buffer is full")
+		r.drop("the status buffer is full", 1)
 		return
 	}
 	r.queue = append(r.queue, rec)
@@ -311,9 +311,7 @@ func (r *Recorder) admit(n, records int) bool {
 	r.expireLocked(now)
 	if r.inFlight+n > r.cfg.MaxInFlight {
 		r.ackMu.Unlock()
-		for range n {
-			r.drop("too many status writes wait for JetStream")
-		}
+		r.drop("too many status writes wait for JetStream", n)
 		return false
 	}
 	if r.inFlight == 0 {
@@ -384,8 +382,9 @@ func (r *Recorder) expireLocked(now time.Time) {
 	r.failN(nats.ErrTimeout, n)
 }
 
-func (r *Recorder) drop(cause string) {
-	n := r.dropped.Add(1)
+// drop counts count records, or their bucket writes, dropped rather than waited for.
+func (r *Recorder) drop(cause string, count int) {
+	n := r.dropped.Add(uint64(count))
 	if r.dropWarn.allow() {
 		r.cfg.Logger.Warn().Str("cause", cause).Uint64("dropped", n).
 			Msg("status records dropped: their jobs read as pending and have no event")

@@ -58,10 +58,9 @@ func (j job) instance() string {
 type delivery struct {
 	job
 	msg        jetstream.Msg
-	consumer   consumerKey // the consumer that delivered it, whose acks are confirmed together
-	deliveries int         // JetStream's NumDelivered: this delivery's number, from 1
-	attempt    int         // this delivery's attempt: deliveries less the earlier deferrals
-	state      jobState    // the job's state as of this delivery (see [jobState])
+	deliveries int      // JetStream's NumDelivered: this delivery's number, from 1
+	attempt    int      // this delivery's attempt: deliveries less the earlier deferrals
+	state      jobState // the job's state as of this delivery (see [jobState])
 }
 
 // inspect names a delivered job and works out its attempt. Only a redelivery can have state, so
@@ -69,15 +68,13 @@ type delivery struct {
 func (w *Worker) inspect(msg jetstream.Msg) *delivery {
 	var seq uint64
 	var published time.Time
-	var consumer consumerKey
 	deliveries := 1
 	if meta, err := msg.Metadata(); err == nil {
 		deliveries = int(meta.NumDelivered)
 		seq, published = meta.Sequence.Stream, meta.Timestamp
-		consumer = consumerKey{meta.Stream, meta.Consumer}
 	}
 	d := &delivery{job: w.newJob(msg.Subject(), msg.Data(), msg.Headers(), seq, published), msg: msg,
-		consumer: consumer, deliveries: deliveries, attempt: deliveries}
+		deliveries: deliveries, attempt: deliveries}
 	if deliveries > 1 && seq != 0 {
 		w.readState(d)
 	}
@@ -180,14 +177,14 @@ func (w *Worker) deferJob(d *delivery, next jobState, err error, delay time.Dura
 		Msg("deferred: waiting for its turn")
 }
 
-// ackSent hands a sent job over to be acked with the next group of its consumer, and the ack
-// confirmed (see ackGroups). An ack that cannot be confirmed (NATS unreachable, the reply lost)
-// may not have arrived, and the job may come back: the send is then recorded in the sent-record,
-// retried until stored, so the redelivery is acked without a second send. A confirmed ack needs
-// no record: that job cannot come back.
+// ackSent hands a sent job over to be acked and the ack confirmed, off the slot (see acker). An
+// ack that cannot be confirmed (NATS unreachable, the reply lost) may not have arrived, and the job
+// may come back: the send is then recorded in the sent-record, retried until stored, so the
+// redelivery is acked without a second send. A confirmed ack needs no record: that job cannot
+// come back.
 func (w *Worker) ackSent(d *delivery) {
 	w.settled(d.job)
-	w.ackGroups.add(d)
+	w.acker.add(d)
 }
 
 // unconfirmed records the sends of jobs whose acks JetStream did not confirm.

@@ -59,7 +59,7 @@ type Worker struct {
 	recorders sync.WaitGroup // sent-records being written for unconfirmed acks
 
 	states    stateCache    // job states this process wrote, until their jobs are done
-	ackGroups ackGroups     // acks awaiting confirmation, by consumer
+	acker     acker         // acks sent jobs and has them confirmed
 	sentAge   bucketAge     // when the sent-record bucket was created
 	ready     readiness     // what /readyz reports
 	kick      chan struct{} // asks the watchdog to check the resources now
@@ -100,7 +100,7 @@ func New(js jetstream.JetStream, cfg Config, deps Deps) (*Worker, error) {
 	w := &Worker{cfg: cfg, js: js, sender: deps.Sender, validator: deps.Validator, res: deps.Resources,
 		log: deps.Logger, onOutcome: deps.OnOutcome, onRepair: deps.OnRepair, kick: make(chan struct{}, 1),
 		id: newWorkerID()}
-	w.ackGroups.w = w
+	w.acker.w = w
 	return w, nil
 }
 

@@ -21,6 +21,7 @@ var ackBody = []byte("+ACK")
 // another's answer. Safe for concurrent use; the zero value needs its worker set.
 type acker struct {
 	w       *Worker
+	slots   chan struct{} // one per ack not yet answered: at most Concurrency, as when slots waited
 	mu      sync.Mutex
 	waiting []*delivery // sent, not yet acked
 	spare   []*delivery
@@ -45,8 +46,12 @@ type ackBatch struct {
 	expiry   *time.Timer // records the sends of the unanswered after ackTimeout
 }
 
-// add hands over d, whose job was sent, to be acked.
+// add hands over d, whose job was sent, to be acked. It waits while Concurrency acks await their
+// answers: when NATS stops answering (a partition the client has not noticed), a worker must not
+// go on sending jobs whose acks may all be lost; it sends no more than it did when each slot
+// waited for its own ack.
 func (a *acker) add(d *delivery) {
+	a.slots <- struct{}{}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.waiting = append(a.waiting, d)
@@ -77,12 +82,16 @@ func (a *acker) run() {
 			a.mu.Unlock()
 			for _, d := range batch {
 				_ = d.msg.Ack()
+				<-a.slots
 			}
 			a.w.unconfirmed(batch)
 		} else {
 			b, err := a.register(batch)
 			a.mu.Unlock()
 			if err != nil {
+				for range batch {
+					<-a.slots
+				}
 				a.w.unconfirmed(batch)
 			} else {
 				a.send(batch, b)
@@ -137,6 +146,7 @@ func (a *acker) answered(m *nats.Msg) {
 		return // expired already
 	}
 	delete(a.pending, token)
+	<-a.slots
 	if p.batch.left--; p.batch.left == 0 && p.batch.expiry.Stop() {
 		a.w.recorders.Done()
 	}
@@ -151,6 +161,7 @@ func (a *acker) expire(b *ackBatch) {
 		if p, ok := a.pending[t]; ok {
 			lost = append(lost, p.d)
 			delete(a.pending, t)
+			<-a.slots
 		}
 	}
 	a.mu.Unlock()

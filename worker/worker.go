@@ -100,7 +100,7 @@ func New(js jetstream.JetStream, cfg Config, deps Deps) (*Worker, error) {
 	w := &Worker{cfg: cfg, js: js, sender: deps.Sender, validator: deps.Validator, res: deps.Resources,
 		log: deps.Logger, onOutcome: deps.OnOutcome, onRepair: deps.OnRepair, kick: make(chan struct{}, 1),
 		id: newWorkerID()}
-	w.acker.w = w
+	w.acker.w, w.acker.slots = w, make(chan struct{}, cfg.Concurrency)
 	return w, nil
 }
 

@@ -49,6 +49,9 @@ func (a *cardAnswer) message() string {
 // yes only where readCardAnswer would find the key (encoding/json matches keys without regard to
 // case, the last one winning): one key of that name in any case, spelled exactly so.
 func cardSent(body []byte) bool {
+	if !wire.IsJSONObject(body) { // fastjson takes what JSON does not, a raw control character
+		return false
+	}
 	p := answerParsers.Get()
 	defer answerParsers.Put(p)
 	v, err := p.ParseBytes(body)

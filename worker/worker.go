@@ -56,7 +56,7 @@ type Worker struct {
 	id        string         // this process's, for heartbeats and logs (see ID)
 	inFlight  atomic.Int64   // jobs being handled now, for heartbeats
 	res       *Resources     // set by Run before any job is handled
-	recorders sync.WaitGroup // sent-records being written for unconfirmed acks
+	recorders sync.WaitGroup // acks awaiting their answers, and sent-records being written for unconfirmed ones
 
 	states    stateCache    // job states this process wrote, until their jobs are done
 	acker     acker         // acks sent jobs and has them confirmed

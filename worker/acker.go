@@ -16,12 +16,21 @@ var ackBody = []byte("+ACK")
 // hands its sent job over and is free; one goroutine sends the acks that gathered meanwhile back
 // to back, each with a reply subject of its own under one inbox, so that they leave in a write
 // call or two and their answers come to one subscription. A job whose ack is answered is done;
-// one whose ack is not answered within ackTimeout (NATS unreachable, the answer lost) is handled
+// one whose ack is not answered within its timeout (NATS unreachable, the answer lost) is handled
 // as an unconfirmed DoubleAck was: its send is written to the sent-record. No ack ever waits for
 // another's answer. Safe for concurrent use; the zero value needs its worker set.
 type acker struct {
-	w       *Worker
-	slots   chan struct{} // one per ack not yet answered: at most Concurrency, as when slots waited
+	w *Worker
+	// slots holds a place for each ack not yet confirmed: at most Concurrency, as when slots
+	// waited. An unconfirmed ack keeps its place until its send is recorded (see
+	// Worker.unconfirmed): a worker cut off from NATS, which can neither confirm nor record,
+	// stops sending once its places are taken.
+	slots chan struct{}
+	quit  <-chan struct{} // closed when the worker stops; nil until it runs
+	// timeout gives up on an answer: ackTimeout, or a third of the ack wait when that is shorter.
+	// A lost ack's job comes back an ack wait after its last delivery or progress signal, at
+	// least two thirds of it after its ack: time left to store the sent-record first.
+	timeout time.Duration
 	mu      sync.Mutex
 	waiting []*delivery // sent, not yet acked
 	spare   []*delivery
@@ -29,6 +38,7 @@ type acker struct {
 
 	inbox   string             // answers come as <inbox>.<token>
 	sub     *nats.Subscription // nil until the first ack
+	lost    chan nats.Status   // the connection's losses, from the first ack until stop
 	next    uint64             // the next token
 	pending map[uint64]pendingAck
 }
@@ -43,15 +53,23 @@ type pendingAck struct {
 type ackBatch struct {
 	from, to uint64
 	left     int
-	expiry   *time.Timer // records the sends of the unanswered after ackTimeout
+	expiry   *time.Timer // records the sends of the unanswered after the timeout
 }
 
-// add hands over d, whose job was sent, to be acked. It waits while Concurrency acks await their
-// answers: when NATS stops answering (a partition the client has not noticed), a worker must not
-// go on sending jobs whose acks may all be lost; it sends no more than it did when each slot
-// waited for its own ack.
+// add hands over d, whose job was sent, to be acked. It waits while Concurrency acks are not
+// confirmed: when NATS stops answering (a partition the client has not noticed), a worker must
+// not go on sending jobs whose acks may all be lost; it sends no more than it did when each slot
+// waited for its own ack. A stopping worker does not wait: the ack is sent plainly and the send
+// recorded.
 func (a *acker) add(d *delivery) {
-	a.slots <- struct{}{}
+	select {
+	case a.slots <- struct{}{}:
+		d.placed = true
+	case <-a.quit:
+		_ = d.msg.Ack()
+		a.w.unconfirmed([]*delivery{d})
+		return
+	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.waiting = append(a.waiting, d)
@@ -82,16 +100,12 @@ func (a *acker) run() {
 			a.mu.Unlock()
 			for _, d := range batch {
 				_ = d.msg.Ack()
-				<-a.slots
 			}
 			a.w.unconfirmed(batch)
 		} else {
 			b, err := a.register(batch)
 			a.mu.Unlock()
 			if err != nil {
-				for range batch {
-					<-a.slots
-				}
 				a.w.unconfirmed(batch)
 			} else {
 				a.send(batch, b)
@@ -113,6 +127,8 @@ func (a *acker) register(batch []*delivery) (*ackBatch, error) {
 			return nil, err
 		}
 		a.inbox, a.sub, a.pending = inbox, sub, make(map[uint64]pendingAck)
+		a.lost = nc.StatusChanged(nats.DISCONNECTED, nats.RECONNECTING)
+		go a.watch(a.lost)
 	}
 	b := &ackBatch{from: a.next, to: a.next + uint64(len(batch)), left: len(batch)}
 	for _, d := range batch {
@@ -121,7 +137,7 @@ func (a *acker) register(batch []*delivery) (*ackBatch, error) {
 	}
 	// A stopping worker waits for the answers, or for the expiry.
 	a.w.recorders.Add(1)
-	b.expiry = time.AfterFunc(ackTimeout, func() { a.expire(b) })
+	b.expiry = time.AfterFunc(a.timeout, func() { a.expire(b) })
 	return b, nil
 }
 
@@ -133,39 +149,93 @@ func (a *acker) send(batch []*delivery, b *ackBatch) {
 	}
 }
 
-// answered takes the job whose ack JetStream confirmed off the pending ones.
+// answered takes the job whose ack was answered off the pending ones. An answer with a status
+// is no confirmation: a 503 means that no consumer leader took the ack (one is being elected),
+// and the job comes back once one is; its send is recorded at once (see Worker.unconfirmed).
 func (a *acker) answered(m *nats.Msg) {
 	token, err := strconv.ParseUint(m.Subject[strings.LastIndexByte(m.Subject, '.')+1:], 10, 64)
 	if err != nil {
 		return
 	}
 	a.mu.Lock()
-	defer a.mu.Unlock()
 	p, ok := a.pending[token]
 	if !ok {
+		a.mu.Unlock()
 		return // expired already
 	}
-	delete(a.pending, token)
-	<-a.slots
-	if p.batch.left--; p.batch.left == 0 && p.batch.expiry.Stop() {
-		a.w.recorders.Done()
+	settled := a.settleLocked(token, p)
+	a.mu.Unlock()
+	if m.Header.Get("Status") != "" { // nats.go's status header: "503", no responders
+		a.w.unconfirmed([]*delivery{p.d})
+	} else {
+		<-a.slots
 	}
+	a.done(settled)
 }
 
 // expire records the sends of b's jobs whose acks were not confirmed.
 func (a *acker) expire(b *ackBatch) {
 	defer a.w.recorders.Done()
-	var lost []*delivery
 	a.mu.Lock()
+	var lost []*delivery
 	for t := b.from; t < b.to; t++ {
 		if p, ok := a.pending[t]; ok {
+			a.settleLocked(t, p) // the batch's expiry has run: nothing to stop
 			lost = append(lost, p.d)
-			delete(a.pending, t)
-			<-a.slots
 		}
 	}
 	a.mu.Unlock()
 	if len(lost) > 0 {
 		a.w.unconfirmed(lost)
+	}
+}
+
+// watch records the sends of every job whose ack awaits its answer when the connection is lost:
+// the answer will not come, and the ack may be lost with it. A job whose ack was lost comes back
+// as soon as JetStream sees fit (a new consumer leader may deliver it again at once), so the
+// record does not wait for the timeout. It returns when stop closes lost.
+func (a *acker) watch(lost <-chan nats.Status) {
+	for range lost {
+		a.mu.Lock()
+		var unanswered []*delivery
+		settled := 0
+		for t, p := range a.pending {
+			settled += a.settleLocked(t, p)
+			unanswered = append(unanswered, p.d)
+		}
+		a.mu.Unlock()
+		if len(unanswered) > 0 {
+			a.w.unconfirmed(unanswered)
+		}
+		a.done(settled)
+	}
+}
+
+// settleLocked takes p, pending under token, off the pending ones; the caller frees its place,
+// or has it freed once its send is recorded. It returns 1 when that settles p's batch before its expiry ran, which leaves the batch's place in
+// the worker's wait group to release (see done), and 0 otherwise. The lock must be held.
+func (a *acker) settleLocked(token uint64, p pendingAck) int {
+	delete(a.pending, token)
+	if p.batch.left--; p.batch.left == 0 && p.batch.expiry.Stop() {
+		return 1
+	}
+	return 0
+}
+
+// done releases n settled batches' places in the worker's wait group, once their unconfirmed
+// sends, if any, are being recorded.
+func (a *acker) done(n int) {
+	for range n {
+		a.w.recorders.Done()
+	}
+}
+
+// stop ends the watch on the connection; Run calls it once no ack awaits an answer.
+func (a *acker) stop() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.lost != nil {
+		a.w.js.Conn().RemoveStatusListener(a.lost)
+		_ = a.sub.Unsubscribe()
 	}
 }

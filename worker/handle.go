@@ -61,6 +61,7 @@ type delivery struct {
 	deliveries int      // JetStream's NumDelivered: this delivery's number, from 1
 	attempt    int      // this delivery's attempt: deliveries less the earlier deferrals
 	state      jobState // the job's state as of this delivery (see [jobState])
+	placed     bool     // its ack holds a place among those not yet confirmed (see acker.slots)
 }
 
 // inspect names a delivered job and works out its attempt. Only a redelivery can have state, so
@@ -187,26 +188,38 @@ func (w *Worker) ackSent(d *delivery) {
 	w.acker.add(d)
 }
 
-// unconfirmed records the sends of jobs whose acks JetStream did not confirm.
+// unconfirmed records the sends of jobs whose acks JetStream did not confirm, then acks each
+// again: an ack lost in a disconnect or a leader election may land now, sparing the job its
+// redelivery; if it does not, the redelivery finds the record. Each job's place among the acks
+// awaiting confirmation is freed only then (see acker.slots).
 func (w *Worker) unconfirmed(group []*delivery) {
 	w.log.Warn().Int("jobs", len(group)).Str("job_id", group[0].id).Str("kind", group[0].kindName).
 		Msg("acks not confirmed; recording the sends so that a redelivery is not sent again")
 	// A record may take as long as NATS stays away: each is written on its own.
 	for _, d := range group {
-		j := d.job
+		w.recording.add(d.job)
 		w.recorders.Go(func() {
-			if err := w.res.sentRecord().markSent(j); err != nil {
-				w.log.Error().Err(err).Str("job_id", j.id).Str("kind", j.kindName).
+			if err := w.res.sentRecord().markSent(d.job); err != nil {
+				w.log.Error().Err(err).Str("job_id", d.id).Str("kind", d.kindName).
 					Msg("could not record the send; if the ack was lost the job will be sent again")
+			}
+			w.recording.remove(d.job)
+			_ = d.msg.Ack()
+			if d.placed {
+				<-w.acker.slots
 			}
 		})
 	}
 }
 
 // alreadySent reports whether this message was sent on an earlier delivery whose ack never
-// arrived. Only redeliveries ask: a first delivery cannot have been sent. If the record cannot be
-// read, the job is sent: a possible duplicate beats a job stuck on a broken bucket.
+// arrived: by this process, its record perhaps not yet stored, or by any. Only redeliveries ask:
+// a first delivery cannot have been sent. If the record cannot be read, the job is sent: a
+// possible duplicate beats a job stuck on a broken bucket.
 func (w *Worker) alreadySent(d *delivery) bool {
+	if w.recording.has(d.job) {
+		return true
+	}
 	sent, err := w.res.sentRecord().wasSent(d.job)
 	if err != nil {
 		w.log.Warn().Err(err).Str("job_id", d.id).Msg("could not read the sent-record; sending")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/dingq/dingq/dispatcher/kv"
@@ -64,4 +65,35 @@ func (r sentRecord) markSent(j job) error {
 		}
 		time.Sleep(delay)
 	}
+}
+
+// recording is the sends of this process whose records are being written (see
+// Worker.unconfirmed). A lost ack's job may come back before its record is stored (a new
+// consumer leader delivers it again at once, while the bucket still elects its own); when it
+// comes back to this process, it is recognised here. Safe for concurrent use.
+type recording struct {
+	mu   sync.Mutex
+	jobs map[string]struct{} // job instances
+}
+
+func (r *recording) add(j job) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.jobs == nil {
+		r.jobs = make(map[string]struct{})
+	}
+	r.jobs[j.instance()] = struct{}{}
+}
+
+func (r *recording) remove(j job) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.jobs, j.instance())
+}
+
+func (r *recording) has(j job) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	_, ok := r.jobs[j.instance()]
+	return ok
 }

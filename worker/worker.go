@@ -60,6 +60,7 @@ type Worker struct {
 
 	states    stateCache    // job states this process wrote, until their jobs are done
 	acker     acker         // acks sent jobs and has them confirmed
+	recording recording     // sends whose sent-records are being written
 	sentAge   bucketAge     // when the sent-record bucket was created
 	ready     readiness     // what /readyz reports
 	kick      chan struct{} // asks the watchdog to check the resources now
@@ -100,7 +101,7 @@ func New(js jetstream.JetStream, cfg Config, deps Deps) (*Worker, error) {
 	w := &Worker{cfg: cfg, js: js, sender: deps.Sender, validator: deps.Validator, res: deps.Resources,
 		log: deps.Logger, onOutcome: deps.OnOutcome, onRepair: deps.OnRepair, kick: make(chan struct{}, 1),
 		id: newWorkerID()}
-	w.acker.w, w.acker.slots = w, make(chan struct{}, cfg.Concurrency)
+	w.acker.w, w.acker.slots, w.acker.timeout = w, make(chan struct{}, cfg.Concurrency), min(ackTimeout, cfg.AckWait/3)
 	return w, nil
 }
 
@@ -151,6 +152,7 @@ func (w *Worker) Run(ctx context.Context) error {
 	w.waitDrained(consumes...)
 	p.stop(w.cfg.ShutdownTimeout)
 	w.waitRecorders()
+	w.acker.stop()
 	beats.stop()
 	w.log.Info().Msg("worker stopped")
 	return nil
@@ -251,6 +253,7 @@ func newPool(w *Worker, ctx context.Context) *pool {
 	// Sends outlive ctx: they are cancelled only when the shutdown timeout runs out.
 	sendCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	p := &pool{w: w, jobs: make(chan jetstream.Msg), stopping: make(chan struct{}), sendCtx: sendCtx, cancel: cancel}
+	w.acker.quit = p.stopping // a stopping worker's acks wait for no place
 	for range w.cfg.Concurrency {
 		p.wg.Go(p.loop)
 	}

@@ -202,3 +202,35 @@ func TestSendBeingRecordedIsKnownBeforeItsRecordLands(t *testing.T) {
 		t.Error("still known as sent once its record is written (or given up on)")
 	}
 }
+
+// A stopping worker's ack does not wait for a place: with every place held (acks whose sends
+// cannot be recorded yet), it is sent plainly and its send recorded, and the slot is free to end.
+func TestStoppingWorkersAckDoesNotWaitForAPlace(t *testing.T) {
+	r := newAckRig(t, workertest.StartServer(t))
+	defer r.finish()
+	for range cap(r.w.acker.slots) {
+		r.w.acker.slots <- struct{}{}
+	}
+	quit := make(chan struct{})
+	r.w.acker.quit = quit
+	added := make(chan struct{})
+	go func() { r.w.acker.add(r.d); close(added) }()
+	select {
+	case <-added:
+		t.Fatal("an ack was taken with every place held and the worker not stopping")
+	case <-time.After(100 * time.Millisecond): // only to see that add waits; nothing waits on it
+	}
+	close(quit)
+	waitUntil(t, 10*time.Second, "the ack handed over", func() bool {
+		select {
+		case <-added:
+			return true
+		default:
+			return false
+		}
+	})
+	waitUntil(t, 10*time.Second, "the send recorded", r.recorded)
+	for range cap(r.w.acker.slots) {
+		<-r.w.acker.slots
+	}
+}

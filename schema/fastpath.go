@@ -8,11 +8,11 @@ import (
 	"github.com/valyala/fastjson"
 )
 
-// The fast path accepts the common shape of a card job (in either mode) or a cross-domain job with
-// a single-pass parser, several times cheaper than the JSON Schema validator, which is most of what
+// The fast path accepts the common shape of a card job (in either mode), a cross-domain job or a
+// robot job with a single-pass parser, several times cheaper than the JSON Schema validator, which is most of what
 // a worker spends on a job of its own. It is one-sided: it says yes only to bodies the schema
 // accepts (FuzzFastPath holds it to that against the schema itself), and whenever it is not sure
-// (an unknown or repeated field, a null, a \u escape, an unusual number) it says no, and the
+// (an unknown or repeated field, a null, a surrogate escape, an unusual number) it says no, and the
 // schema decides and names the error. The JSON Schema files stay the contract.
 
 // fastPath checks jobs; it is safe for concurrent use.
@@ -20,9 +20,10 @@ type fastPath struct {
 	parsers fastjson.ParserPool
 }
 
-// valid reports whether body is certainly a valid job of kind k.
+// valid reports whether body is certainly a valid job of kind k. For a robot job, its messages'
+// sizes are checked apart (see checkRobotMessages).
 func (fp *fastPath) valid(k Kind, body []byte) bool {
-	if k != KindCard && k != KindCrossDomain {
+	if k != KindCard && k != KindCrossDomain && k != KindRobot {
 		return false
 	}
 	if rawControl(body) || !numbersFit(body) || surrogateEscape(body) || fastjson.ValidateBytes(body) != nil {
@@ -41,6 +42,8 @@ func (fp *fastPath) valid(k Kind, body []byte) bool {
 	switch {
 	case k == KindCrossDomain:
 		return fastCrossDomain(obj)
+	case k == KindRobot:
+		return fastRobot(obj)
 	case obj.Get(cardModeField) != nil: // the schema's "if", as CardModeOf
 		return fastDeliver(obj)
 	}

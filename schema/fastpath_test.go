@@ -10,11 +10,15 @@ import (
 // FuzzFastPath holds the fast path to its one promise: it never accepts a body the JSON Schema
 // rejects. (It may send valid bodies to the schema; that costs time, not correctness.)
 func FuzzFastPath(f *testing.F) {
-	for _, name := range []string{"card_group", "card_single", "card_deliver_group", "card_deliver_robot", "crossdomain"} {
+	for _, name := range []string{"card_group", "card_single", "card_deliver_group", "card_deliver_robot", "crossdomain",
+		"robot", "robot_named", "robot_text"} {
 		body := example(f, name)
 		kind := KindCard
-		if name == "crossdomain" {
+		switch {
+		case name == "crossdomain":
 			kind = KindCrossDomain
+		case strings.HasPrefix(name, "robot"):
+			kind = KindRobot
 		}
 		f.Add(string(kind), body)
 	}
@@ -84,7 +88,53 @@ var fastPathCases = []struct {
 	{KindCrossDomain, `{"sender":"s","message_id":"m","send_message_model":{"conversation_type":1.0,"uuid":"u","content_type":1,"content":"{}","cid":"c"}}`},
 	{KindCrossDomain, `{"sender":"s","message_id":"m","send_message_model":{"conversation_type":1,"uuid":"u","content_type":3,"content":"{}","cid":"c"}}`},
 	{KindCrossDomain, `{"sender":"s","message_id":"m","send_message_model":{"conversation_type":-7,"uuid":"u","content_type":2,"content":"{}","cid":"c"},"message_receiver_scope_model":{"actual_receivers":["a",1]}}`},
+	{KindRobot, robot1 + `}`},
+	{KindRobot, robot1 + `,"robot":"ops"}`},                         // both forms
+	{KindRobot, robot1 + `,"sk":5}`},                                // sk not a string
+	{KindRobot, robot1 + `,"link":null}`},                           // repeated key, last one bad
+	{KindRobot, robot1 + `,"extra":{"a":1,"a":null},"more":[1e5]}`}, // fields the schema does not name
+	{KindRobot, strings.Replace(robot1, `https://oapi`, `ftp://oapi`, 1) + `}`},
+	{KindRobot, strings.Replace(robot1, `https://oapi`, `https://`, 1) + `}`}, // no host
+	{KindRobot, strings.Replace(robot1, `oapi.dingtalk.com`, `oapi.ding talk.com`, 1) + `}`},
+	{KindRobot, strings.Replace(robot1, `oapi.dingtalk.com`, `oapi.dingtalk.com\t`, 1) + `}`},
+	{KindRobot, strings.Replace(robot1, `oapi.dingtalk.com`, `oapi.dingtalk.com\u000b`, 1) + `}`}, // \v: not \s
+	{KindRobot, strings.Replace(robot1, `oapi.dingtalk.com`, `oapi.dingtalk.com:80x`, 1) + `}`},   // bad port
+	{KindRobot, strings.Replace(robot1, `oapi.dingtalk.com`, `[::1]:80`, 1) + `}`},
+	{KindRobot, strings.Replace(robot1, `oapi.dingtalk.com`, `::1`, 1) + `}`},
+	{KindRobot, strings.Replace(robot1, `access_token=x`, `access_token=%zz`, 1) + `}`},
+	{KindRobot, strings.Replace(robot1, `access_token=x`, `access_token=中文`, 1) + `}`},
+	{KindRobot, `{"robot":"ops","data":[{"msgtype":"text","text":{"content":"x"}}]}`},
+	{KindRobot, `{"robot":"ops","sk":"s","data":[{"msgtype":"text","text":{"content":"x"}}]}`},
+	{KindRobot, `{"robot":"","data":[{"msgtype":"text","text":{"content":"x"}}]}`},
+	{KindRobot, `{"robot":"ops.1","data":[{"msgtype":"text","text":{"content":"x"}}]}`},
+	{KindRobot, `{"robot":"` + strings.Repeat("a", 65) + `","data":[{"msgtype":"text","text":{"content":"x"}}]}`},
+	{KindRobot, `{"robot":null,"data":[{"msgtype":"text","text":{"content":"x"}}]}`},
+	{KindRobot, `{"data":[{"msgtype":"text","text":{"content":"x"}}]}`},
+	{KindRobot, robotMsg(`{"msgtype":"text"}`)},
+	{KindRobot, robotMsg(`{"msgtype":"text","text":{"content":""}}`)},
+	{KindRobot, robotMsg(`{"msgtype":"text","text":{"content":"x","extra":1}}`)},
+	{KindRobot, robotMsg(`{"msgtype":"Text","text":{"content":"x"}}`)},
+	{KindRobot, robotMsg(`{"msgtype":"text","text":{"content":"x"},"markdown":{"title":"t"}}`)}, // a member msgtype does not name
+	{KindRobot, robotMsg(`{"msgtype":"link","link":{"title":"t","text":"x","messageUrl":"u","picUrl":1}}`)},
+	{KindRobot, robotMsg(`{"msgtype":"actionCard","actionCard":{"title":"t","text":"x","singleTitle":"s"}}`)},
+	{KindRobot, robotMsg(`{"msgtype":"actionCard","actionCard":{"title":"t","text":"x","btns":[]}}`)},
+	{KindRobot, robotMsg(`{"msgtype":"actionCard","actionCard":{"title":"t","text":"x","btns":[{"title":"b"}]}}`)},
+	{KindRobot, robotMsg(`{"msgtype":"actionCard","actionCard":{"title":"t","text":"x","btns":[{"title":"b","actionURL":"u"}],"btnOrientation":"2"}}`)},
+	{KindRobot, robotMsg(`{"msgtype":"feedCard","feedCard":{"links":[{"title":"t","messageURL":"u"}]}}`)},
+	{KindRobot, robotMsg(`{"msgtype":"text","text":{"content":"x"},"at":{"isAtAll":"yes"}}`)},
+	{KindRobot, robotMsg(`{"msgtype":"text","text":{"content":"x"},"at":{"atMobiles":[` + strings.TrimSuffix(strings.Repeat(`"1",`, 51), ",") + `]}}`)},
+	{KindRobot, robotMsg(`{"msgtype":"text","text":{"content":"x"},"at":{"atUserIds":["u",1]}}`)},
+	{KindRobot, robotMsg(`{"msgtype":"text","text":{"content":"x"},"msgUuid":7}`)},
+	{KindRobot, robotMsg(`{"msgtype":"text","text":{"content":"x"},"msgtype":"markdown"}`)}, // repeated key
+	{KindRobot, robotMsg(`[]`)},
+	{KindRobot, strings.Replace(robot1, `[{"msgtype":"text","text":{"content":"hello"}}]`, `[]`, 1) + `}`},
 }
+
+// robot1 is a robot job in the webhook form, without its closing brace.
+const robot1 = `{"link":"https://oapi.dingtalk.com/robot/send?access_token=x","data":[{"msgtype":"text","text":{"content":"hello"}}]`
+
+// robotMsg is a named robot's job of the one message m.
+func robotMsg(m string) string { return `{"robot":"ops","data":[` + m + `]}` }
 
 func TestFastPathAgreesWithTheSchemaOnTrickyBodies(t *testing.T) {
 	v := newValidator(t)
@@ -103,6 +153,11 @@ func TestFastPathAgreesWithTheSchemaOnTrickyBodies(t *testing.T) {
 	}
 	if !v.fast.valid(KindCrossDomain, example(t, "crossdomain")) {
 		t.Error("crossdomain does not take the fast path")
+	}
+	for _, name := range []string{"robot", "robot_named", "robot_text"} {
+		if !v.fast.valid(KindRobot, example(t, name)) {
+			t.Errorf("%s does not take the fast path", name)
+		}
 	}
 	chinese := strings.Replace(card1, `"o1"`, `"\u4e2d\u6587"`, 1) + `}`
 	if !v.fast.valid(KindCard, []byte(chinese)) {

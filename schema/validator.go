@@ -72,6 +72,9 @@ func (v *Validator) Validate(k Kind, body []byte) error {
 		return err
 	}
 	if v.fast.valid(k, body) {
+		if k == KindRobot {
+			return checkRobotMessages(body)
+		}
 		return nil
 	}
 	return v.validateSchema(k, sch, body)

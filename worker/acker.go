@@ -12,12 +12,11 @@ import (
 // ackBody is the body of an ack.
 var ackBody = []byte("+ACK")
 
-// acker acks sent jobs and has JetStream confirm each ack, off the pool's goroutines. A slot
-// hands its sent job over and is free; one goroutine sends the acks that gathered meanwhile back
-// to back, each with a reply subject of its own under one inbox, so that they leave in a write
-// call or two and their answers come to one subscription. A job whose ack is answered is done;
-// one whose ack is not answered within its timeout (NATS unreachable, the answer lost) is handled
-// as an unconfirmed DoubleAck was: its send is written to the sent-record. No ack ever waits for
+// acker acks sent jobs and has JetStream confirm each ack, without holding the pool's slots for
+// the round trip. A slot sends its job's ack with a reply subject of its own under one inbox and
+// is free; the answers come to one subscription (nats.go's writer gathers the acks of the slots
+// into few write calls). A job whose ack is answered is done; one whose ack is not confirmed (see
+// answered, expire and watch) has its send written to the sent-record. No ack ever waits for
 // another's answer. Safe for concurrent use; the zero value needs its worker set.
 type acker struct {
 	w *Worker
@@ -32,9 +31,6 @@ type acker struct {
 	// least two thirds of it after its ack: time left to store the sent-record first.
 	timeout time.Duration
 	mu      sync.Mutex
-	waiting []*delivery // sent, not yet acked
-	spare   []*delivery
-	running bool // a goroutine sends the acks; it exits once nothing waits
 
 	inbox   string             // answers come as <inbox>.<token>
 	sub     *nats.Subscription // nil until the first ack
@@ -49,7 +45,7 @@ type pendingAck struct {
 	batch *ackBatch
 }
 
-// ackBatch is the acks one turn of run sent: tokens [from, to), of which left await answers.
+// ackBatch is acks sent together: tokens [from, to), of which left await answers.
 type ackBatch struct {
 	from, to uint64
 	left     int
@@ -70,50 +66,22 @@ func (a *acker) add(d *delivery) {
 		a.w.unconfirmed([]*delivery{d})
 		return
 	}
+	batch := []*delivery{d}
+	if !a.w.js.Conn().IsConnected() {
+		// A confirmation would only wait in the reconnect buffer; a plain ack lands the moment
+		// NATS is back, sparing the job its ack wait, and the send is recorded.
+		_ = d.msg.Ack()
+		a.w.unconfirmed(batch)
+		return
+	}
 	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.waiting = append(a.waiting, d)
-	if !a.running {
-		a.running = true
-		a.w.recorders.Go(a.run)
+	b, err := a.register(batch)
+	a.mu.Unlock()
+	if err != nil {
+		a.w.unconfirmed(batch)
+		return
 	}
-}
-
-// run sends the acks that wait until none does.
-func (a *acker) run() {
-	var done []*delivery
-	for {
-		a.mu.Lock()
-		if done != nil {
-			a.spare = done[:0]
-		}
-		batch := a.waiting
-		if len(batch) == 0 {
-			a.running = false
-			a.mu.Unlock()
-			return
-		}
-		a.waiting, a.spare = a.spare, nil
-		if !a.w.js.Conn().IsConnected() {
-			// A confirmation would only wait in the reconnect buffer; plain acks land the
-			// moment NATS is back, sparing the jobs their ack wait, and the sends are recorded.
-			a.mu.Unlock()
-			for _, d := range batch {
-				_ = d.msg.Ack()
-			}
-			a.w.unconfirmed(batch)
-		} else {
-			b, err := a.register(batch)
-			a.mu.Unlock()
-			if err != nil {
-				a.w.unconfirmed(batch)
-			} else {
-				a.send(batch, b)
-			}
-		}
-		clear(batch)
-		done = batch
-	}
+	a.send(batch, b)
 }
 
 // register gives batch its tokens, subscribing to the answers on first use. The lock must be

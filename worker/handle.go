@@ -178,7 +178,7 @@ func (w *Worker) deferJob(d *delivery, next jobState, err error, delay time.Dura
 		Msg("deferred: waiting for its turn")
 }
 
-// ackSent hands a sent job over to be acked and the ack confirmed, off the slot (see acker). An
+// ackSent acks a sent job and has the ack confirmed, without waiting for the answer (see acker). An
 // ack that cannot be confirmed (NATS unreachable, the reply lost) may not have arrived, and the job
 // may come back: the send is then recorded in the sent-record, retried until stored, so the
 // redelivery is acked without a second send. A confirmed ack needs no record: that job cannot

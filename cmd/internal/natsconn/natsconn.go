@@ -29,6 +29,15 @@ type Conn struct {
 	srv *embedded.Server
 }
 
+const (
+	// PingInterval is how often the connection asks its server for a PONG. A server cut off the
+	// network without a word (a partition, a host gone) leaves the connection open; it is given
+	// up, and another server tried, after maxPingsOutstanding unanswered PINGs: within 10 to 15 s,
+	// not nats.go's default of 2 to 4 minutes, in which a worker on that server sends nothing.
+	PingInterval        = 5 * time.Second
+	maxPingsOutstanding = 2
+)
+
 // Start starts the embedded server when no URL is configured and connects to it in-process;
 // otherwise it connects to the configured servers with the configured authentication and TLS,
 // reconnecting forever, and waits until the first connection is made, the servers refuse the
@@ -49,6 +58,8 @@ func Start(ctx context.Context, cfg config.Config, log zerolog.Logger) (*Conn, e
 		nats.RetryOnFailedConnect(true),
 		nats.MaxReconnects(-1),
 		nats.ReconnectWait(time.Second),
+		nats.PingInterval(PingInterval),
+		nats.MaxPingsOutstanding(maxPingsOutstanding),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
 			log.Warn().Err(err).Msg("disconnected from NATS; reconnecting")
 		}),

@@ -39,82 +39,63 @@ type acker struct {
 	pending map[uint64]pendingAck
 }
 
-// pendingAck is a sent job whose ack awaits its answer, and the batch it was sent in.
+// pendingAck is a sent job whose ack awaits its answer.
 type pendingAck struct {
-	d     *delivery
-	batch *ackBatch
+	d      *delivery
+	expiry *time.Timer // records the send if no answer comes within the timeout
 }
 
-// ackBatch is acks sent together: tokens [from, to), of which left await answers.
-type ackBatch struct {
-	from, to uint64
-	left     int
-	expiry   *time.Timer // records the sends of the unanswered after the timeout
-}
-
-// add hands over d, whose job was sent, to be acked. It waits while Concurrency acks are not
-// confirmed: when NATS stops answering (a partition the client has not noticed), a worker must
-// not go on sending jobs whose acks may all be lost; it sends no more than it did when each slot
-// waited for its own ack. A stopping worker does not wait: the ack is sent plainly and the send
-// recorded.
+// add acks d, whose job was sent, and has the ack confirmed without waiting for the answer. It
+// waits while Concurrency acks are not confirmed: when NATS stops answering (a partition the
+// client has not noticed), a worker must not go on sending jobs whose acks may all be lost; it
+// sends no more than it did when each slot waited for its own ack. A stopping worker does not
+// wait: the ack is sent plainly and the send recorded.
 func (a *acker) add(d *delivery) {
 	select {
 	case a.slots <- struct{}{}:
 		d.placed = true
 	case <-a.quit:
 		_ = d.msg.Ack()
-		a.w.unconfirmed([]*delivery{d})
+		a.w.unconfirmed(d)
 		return
 	}
-	batch := []*delivery{d}
 	if !a.w.js.Conn().IsConnected() {
 		// A confirmation would only wait in the reconnect buffer; a plain ack lands the moment
 		// NATS is back, sparing the job its ack wait, and the send is recorded.
 		_ = d.msg.Ack()
-		a.w.unconfirmed(batch)
+		a.w.unconfirmed(d)
 		return
 	}
 	a.mu.Lock()
-	b, err := a.register(batch)
+	token, err := a.register(d)
 	a.mu.Unlock()
 	if err != nil {
-		a.w.unconfirmed(batch)
+		a.w.unconfirmed(d)
 		return
 	}
-	a.send(batch, b)
+	_ = a.w.js.Conn().PublishRequest(d.msg.Reply(), a.inbox+"."+strconv.FormatUint(token, 10), ackBody)
 }
 
-// register gives batch its tokens, subscribing to the answers on first use. The lock must be
+// register gives d's ack its token, subscribing to the answers on first use. The lock must be
 // held.
-func (a *acker) register(batch []*delivery) (*ackBatch, error) {
+func (a *acker) register(d *delivery) (uint64, error) {
 	if a.sub == nil {
 		nc := a.w.js.Conn()
 		inbox := nc.NewInbox()
 		sub, err := nc.Subscribe(inbox+".*", a.answered)
 		if err != nil {
-			return nil, err
+			return 0, err
 		}
 		a.inbox, a.sub, a.pending = inbox, sub, make(map[uint64]pendingAck)
 		a.lost = nc.StatusChanged(nats.DISCONNECTED, nats.RECONNECTING)
 		go a.watch(a.lost)
 	}
-	b := &ackBatch{from: a.next, to: a.next + uint64(len(batch)), left: len(batch)}
-	for _, d := range batch {
-		a.pending[a.next] = pendingAck{d, b}
-		a.next++
-	}
-	// A stopping worker waits for the answers, or for the expiry.
+	token := a.next
+	a.next++
+	// A stopping worker waits for the answer, or for the expiry.
 	a.w.recorders.Add(1)
-	b.expiry = time.AfterFunc(a.timeout, func() { a.expire(b) })
-	return b, nil
-}
-
-// send acks batch, registered as b.
-func (a *acker) send(batch []*delivery, b *ackBatch) {
-	nc := a.w.js.Conn()
-	for i, d := range batch {
-		_ = nc.PublishRequest(d.msg.Reply(), a.inbox+"."+strconv.FormatUint(b.from+uint64(i), 10), ackBody)
-	}
+	a.pending[token] = pendingAck{d, time.AfterFunc(a.timeout, func() { a.expire(token) })}
+	return token, nil
 }
 
 // answered takes the job whose ack was answered off the pending ones. An answer with a status
@@ -131,30 +112,27 @@ func (a *acker) answered(m *nats.Msg) {
 		a.mu.Unlock()
 		return // expired already
 	}
-	settled := a.settleLocked(token, p)
+	delete(a.pending, token)
 	a.mu.Unlock()
 	if m.Header.Get("Status") != "" { // nats.go's status header: "503", no responders
-		a.w.unconfirmed([]*delivery{p.d})
+		a.w.unconfirmed(p.d)
 	} else {
 		<-a.slots
 	}
-	a.done(settled)
+	if p.expiry.Stop() {
+		a.w.recorders.Done()
+	}
 }
 
-// expire records the sends of b's jobs whose acks were not confirmed.
-func (a *acker) expire(b *ackBatch) {
+// expire records the send of the job under token if its ack is still unanswered.
+func (a *acker) expire(token uint64) {
 	defer a.w.recorders.Done()
 	a.mu.Lock()
-	var lost []*delivery
-	for t := b.from; t < b.to; t++ {
-		if p, ok := a.pending[t]; ok {
-			a.settleLocked(t, p) // the batch's expiry has run: nothing to stop
-			lost = append(lost, p.d)
-		}
-	}
+	p, ok := a.pending[token]
+	delete(a.pending, token)
 	a.mu.Unlock()
-	if len(lost) > 0 {
-		a.w.unconfirmed(lost)
+	if ok {
+		a.w.unconfirmed(p.d)
 	}
 }
 
@@ -165,36 +143,25 @@ func (a *acker) expire(b *ackBatch) {
 func (a *acker) watch(lost <-chan nats.Status) {
 	for range lost {
 		a.mu.Lock()
-		var unanswered []*delivery
-		settled := 0
+		unanswered := make([]pendingAck, 0, len(a.pending))
 		for t, p := range a.pending {
-			settled += a.settleLocked(t, p)
-			unanswered = append(unanswered, p.d)
+			unanswered = append(unanswered, p)
+			delete(a.pending, t)
 		}
 		a.mu.Unlock()
-		if len(unanswered) > 0 {
-			a.w.unconfirmed(unanswered)
+		if len(unanswered) == 0 {
+			continue
 		}
-		a.done(settled)
-	}
-}
-
-// settleLocked takes p, pending under token, off the pending ones; the caller frees its place,
-// or has it freed once its send is recorded. It returns 1 when that settles p's batch before its expiry ran, which leaves the batch's place in
-// the worker's wait group to release (see done), and 0 otherwise. The lock must be held.
-func (a *acker) settleLocked(token uint64, p pendingAck) int {
-	delete(a.pending, token)
-	if p.batch.left--; p.batch.left == 0 && p.batch.expiry.Stop() {
-		return 1
-	}
-	return 0
-}
-
-// done releases n settled batches' places in the worker's wait group, once their unconfirmed
-// sends, if any, are being recorded.
-func (a *acker) done(n int) {
-	for range n {
-		a.w.recorders.Done()
+		ds := make([]*delivery, len(unanswered))
+		for i, p := range unanswered {
+			ds[i] = p.d
+		}
+		a.w.unconfirmed(ds...)
+		for _, p := range unanswered {
+			if p.expiry.Stop() {
+				a.w.recorders.Done()
+			}
+		}
 	}
 }
 

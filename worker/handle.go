@@ -192,7 +192,7 @@ func (w *Worker) ackSent(d *delivery) {
 // again: an ack lost in a disconnect or a leader election may land now, sparing the job its
 // redelivery; if it does not, the redelivery finds the record. Each job's place among the acks
 // awaiting confirmation is freed only then (see acker.slots).
-func (w *Worker) unconfirmed(group []*delivery) {
+func (w *Worker) unconfirmed(group ...*delivery) {
 	w.log.Warn().Int("jobs", len(group)).Str("job_id", group[0].id).Str("kind", group[0].kindName).
 		Msg("acks not confirmed; recording the sends so that a redelivery is not sent again")
 	// A record may take as long as NATS stays away: each is written on its own.

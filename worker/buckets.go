@@ -86,12 +86,11 @@ func bucketNames(cfg Config) []string {
 // way already. The mode is chosen at creation: a bucket created by an earlier dingq keeps the
 // default, and works as before.
 func provisionBucket(ctx context.Context, js jetstream.JetStream, kc jetstream.KeyValueConfig, asyncPersist bool) (jetstream.KeyValue, error) {
-	if !asyncPersist {
-		return js.CreateOrUpdateKeyValue(ctx, kc)
-	}
 	sc := kvStreamConfig(kc)
-	sc.PersistMode = jetstream.AsyncPersistMode
-	if _, err := js.CreateOrUpdateStream(ctx, sc); err != nil {
+	if asyncPersist {
+		sc.PersistMode = jetstream.AsyncPersistMode
+	}
+	if err := ensureStream(ctx, js, sc); err != nil {
 		var apiErr *jetstream.APIError
 		if errors.As(err, &apiErr) && apiErr.ErrorCode == errCodePersistModeFixed {
 			return js.CreateOrUpdateKeyValue(ctx, kc)

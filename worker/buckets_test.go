@@ -3,9 +3,13 @@ package worker_test
 import (
 	"context"
 	"reflect"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/dingq/dingq/worker"
@@ -95,5 +99,52 @@ func TestStatusBucketPersistsAsynchronously(t *testing.T) {
 	}
 	if _, err := res.Status.Put(ctx, "card.x", []byte("{}")); err != nil {
 		t.Errorf("write to the kept bucket: %v", err)
+	}
+}
+
+// A worker starting on streams and buckets that already match changes none of them: a fleet
+// starting at once makes one change, not one per worker. A setting that differs is applied.
+func TestProvisionLeavesMatchingStreamsAlone(t *testing.T) {
+	e := newEnv(t)
+	cfg := testConfig()
+	ctx := context.Background()
+	if _, err := worker.Provision(ctx, e.js, cfg); err != nil {
+		t.Fatal(err)
+	}
+	var updated atomic.Int64
+	var names []string
+	var mu sync.Mutex
+	sub, err := e.nc.Subscribe("$JS.EVENT.ADVISORY.STREAM.UPDATED.>", func(m *nats.Msg) {
+		updated.Add(1)
+		mu.Lock()
+		names = append(names, m.Subject)
+		mu.Unlock()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Unsubscribe()
+	if _, err := worker.Provision(ctx, e.js, cfg); err != nil {
+		t.Fatal(err)
+	}
+	cfg.JobStreamMaxBytes = 64 << 20 // one setting changed: only its stream is updated
+	if _, err := worker.Provision(ctx, e.js, cfg); err != nil {
+		t.Fatal(err)
+	}
+	e.waitFor(5*time.Second, "the update's advisory", func() bool { return updated.Load() >= 1 })
+	if err := e.nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(names) != 1 || !strings.HasSuffix(names[0], "."+cfg.Names.JobStream()) {
+		t.Errorf("streams updated: %q; want only %s, once", names, cfg.Names.JobStream())
+	}
+	s, err := e.js.Stream(ctx, cfg.Names.JobStream())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := s.CachedInfo().Config.MaxBytes; got != 64<<20 {
+		t.Errorf("job stream MaxBytes = %d, want the new %d", got, 64<<20)
 	}
 }

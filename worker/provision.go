@@ -52,12 +52,12 @@ func Provision(ctx context.Context, js jetstream.JetStream, cfg Config) (*Resour
 		return nil, err
 	}
 	var res Resources
-	if _, err := js.CreateOrUpdateStream(ctx, deadStreamConfig(cfg)); err != nil {
+	if err := ensureStream(ctx, js, deadStreamConfig(cfg)); err != nil {
 		return nil, fmt.Errorf("provision stream %s: %w%s", cfg.Names.DeadStream(), err, storageHint(cfg, err))
 	}
 	for _, app := range cfg.apps() {
 		sc := jobStreamConfig(cfg, app)
-		if _, err := js.CreateOrUpdateStream(ctx, sc); err != nil {
+		if err := ensureStream(ctx, js, sc); err != nil {
 			return nil, fmt.Errorf("provision stream %s: %w%s", sc.Name, err, storageHint(cfg, err))
 		}
 		if err := js.DeleteConsumer(ctx, sc.Name, schema.ConsumerName); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {

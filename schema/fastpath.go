@@ -9,11 +9,12 @@ import (
 )
 
 // The fast path accepts the common shape of a card job (in either mode), a cross-domain job or a
-// robot job with a single-pass parser, several times cheaper than the JSON Schema validator, which is most of what
-// a worker spends on a job of its own. It is one-sided: it says yes only to bodies the schema
-// accepts (FuzzFastPath holds it to that against the schema itself), and whenever it is not sure
-// (an unknown or repeated field, a null, a surrogate escape, an unusual number) it says no, and the
-// schema decides and names the error. The JSON Schema files stay the contract.
+// robot job with a single-pass parser, several times cheaper than the JSON Schema validator,
+// which is most of what a worker spends on a job of its own. It is one-sided: it says yes only to
+// bodies the schema accepts (FuzzFastPath holds it to that against the schema itself), and
+// whenever it is not sure (an unknown or repeated field, a null, a surrogate escape, an unusual
+// number) it says no, and the schema decides and names the error. The JSON Schema files stay the
+// contract.
 
 // fastPath checks jobs; it is safe for concurrent use.
 type fastPath struct {

@@ -87,13 +87,16 @@ func robotName(v *fastjson.Value) bool {
 }
 
 // robotMessages is data: at least one message.
-func robotMessages(v *fastjson.Value) bool {
+func robotMessages(v *fastjson.Value) bool { return nonEmptyArray(v, robotMessage) }
+
+// nonEmptyArray is a non-empty array whose every item passes each.
+func nonEmptyArray(v *fastjson.Value, each func(*fastjson.Value) bool) bool {
 	items, err := v.Array()
 	if err != nil || len(items) == 0 {
 		return false
 	}
 	for _, it := range items {
-		if !robotMessage(it) {
+		if !each(it) {
 			return false
 		}
 	}
@@ -199,16 +202,7 @@ func actionCard(v *fastjson.Value) bool {
 // objectArray is a non-empty array of objects whose named fields pass check, each holding every
 // one of required.
 func objectArray(v *fastjson.Value, check func(key []byte, v *fastjson.Value) bool, required ...string) bool {
-	items, err := v.Array()
-	if err != nil || len(items) == 0 {
-		return false
-	}
-	for _, it := range items {
-		if !robotObject(it, check, required...) {
-			return false
-		}
-	}
-	return true
+	return nonEmptyArray(v, func(it *fastjson.Value) bool { return robotObject(it, check, required...) })
 }
 
 // atField checks the mentions: at most 50 mobiles and 50 userIds, as strings, and isAtAll.

@@ -142,25 +142,22 @@ func (a *acker) expire(token uint64) {
 // record does not wait for the timeout. It returns when stop closes lost.
 func (a *acker) watch(lost <-chan nats.Status) {
 	for range lost {
+		var unanswered []*delivery
+		settled := 0 // taken before their expiry ran: their places in the wait group are ours
 		a.mu.Lock()
-		unanswered := make([]pendingAck, 0, len(a.pending))
 		for t, p := range a.pending {
-			unanswered = append(unanswered, p)
+			unanswered = append(unanswered, p.d)
+			if p.expiry.Stop() {
+				settled++
+			}
 			delete(a.pending, t)
 		}
 		a.mu.Unlock()
-		if len(unanswered) == 0 {
-			continue
+		if len(unanswered) > 0 {
+			a.w.unconfirmed(unanswered...)
 		}
-		ds := make([]*delivery, len(unanswered))
-		for i, p := range unanswered {
-			ds[i] = p.d
-		}
-		a.w.unconfirmed(ds...)
-		for _, p := range unanswered {
-			if p.expiry.Stop() {
-				a.w.recorders.Done()
-			}
+		for range settled { // after unconfirmed has added its records
+			a.w.recorders.Done()
 		}
 	}
 }

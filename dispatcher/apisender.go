@@ -70,7 +70,7 @@ func (s *apiSender) Send(ctx context.Context, job Job) error {
 	err := withToken(ctx, s.ep.tokens, func(ctx context.Context, tok string) error {
 		u := s.ep.url
 		if s.header == "" {
-			u += "?access_token=" + url.QueryEscape(tok)
+			u = s.ep.withQuery("access_token=" + url.QueryEscape(tok))
 		}
 		return s.ep.post(ctx, job.Gate, u, body, s.header, tok, classify)
 	})

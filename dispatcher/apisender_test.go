@@ -2,6 +2,9 @@ package dispatcher_test
 
 import (
 	"context"
+	"errors"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -70,5 +73,33 @@ func TestAPISenderParameters(t *testing.T) {
 	_, err := dispatcher.NewRobotSender(dispatcher.RobotConfig{BaseURL: "https://h", Tokens: token.Static(tok), Penalty: -time.Second})
 	if want := "robot sender: penalty -1s is negative"; err == nil || err.Error() != want {
 		t.Errorf("negative penalty: %v, want %q", err, want)
+	}
+}
+
+// Answers are read into reused buffers: the error classified from one answer keeps its text
+// after the next answer is read.
+func TestClassifiedErrorOutlivesItsAnswer(t *testing.T) {
+	var n atomic.Int32
+	api := newFakeAPI(t, func(request) (int, string) {
+		if n.Add(1) == 1 {
+			return 400, `{"code":"param.invalid","message":"the first answer"}`
+		}
+		return 400, `{"code":"xxxxx.xxxxxxx","message":"THE SECOND ONE!"}`
+	})
+	s, err := dispatcher.NewCardSender(dispatcher.CardConfig{BaseURL: api.URL, Client: newClient(t), Tokens: token.Static("tok")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	job := dispatcher.Job{Kind: schema.KindCard, ID: "o-1", Body: []byte(`{"outTrackId":"o-1"}`)}
+	first, ok := errors.AsType[*dispatcher.Error](s.Send(context.Background(), job))
+	if !ok || !strings.Contains(first.Message, "the first answer") {
+		t.Fatalf("first send: %v, want DingTalk's message", first)
+	}
+	want := first.Error()
+	if err := s.Send(context.Background(), job); err == nil {
+		t.Fatal("second send succeeded")
+	}
+	if got := first.Error(); got != want {
+		t.Errorf("the first error reads %q after the second answer, was %q", got, want)
 	}
 }

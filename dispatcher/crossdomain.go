@@ -14,8 +14,9 @@ type CrossDomainConfig struct {
 	// BaseURL is the old-style API base, e.g. "https://oapi.dingtalk.com". Required: an absolute
 	// http(s) URL without query; a path prefix is kept.
 	BaseURL string
-	// Client sends the requests. Default: a client of its own from NewHTTPClient(0, 0); pass the
-	// process's shared one.
+	// Client sends the requests: its Transport, with its Timeout bounding each request; it
+	// follows no redirect and keeps no cookies, whatever the client's settings. Default: a client
+	// of its own from NewHTTPClient(0, 0); pass the process's shared one.
 	Client *http.Client
 	// Tokens gives the app's access token (a token.Cache over the old-style gettoken API). Required.
 	Tokens TokenSource

@@ -24,8 +24,9 @@ type RobotConfig struct {
 	// BaseURL is the kdocs relay base, e.g. "https://developer.kdocs.cn". Required: an absolute
 	// http(s) URL without query; a path prefix is kept.
 	BaseURL string
-	// Client sends the requests. Default: a client of its own from NewHTTPClient(0, 0); pass the
-	// process's shared one.
+	// Client sends the requests: its Transport, with its Timeout bounding each request; it
+	// follows no redirect and keeps no cookies, whatever the client's settings. Default: a client
+	// of its own from NewHTTPClient(0, 0); pass the process's shared one.
 	Client *http.Client
 	// Tokens gives the kdocs relay token, usually token.Static. Required.
 	Tokens TokenSource

@@ -39,8 +39,9 @@ type WebhookConfig struct {
 	// BaseURL is DingTalk's oapi base, e.g. "https://oapi.dingtalk.com", or the sandbox's.
 	// Required: an absolute http(s) URL without query; a path prefix is kept.
 	BaseURL string
-	// Client sends the requests. Default: a client of its own from NewHTTPClient(0, 0); pass the
-	// process's shared one.
+	// Client sends the requests: its Transport, with its Timeout bounding each request; it
+	// follows no redirect and keeps no cookies, whatever the client's settings. Default: a client
+	// of its own from NewHTTPClient(0, 0); pass the process's shared one.
 	Client *http.Client
 	// Robots are the named robots that jobs may send to by {"robot": name}, so that producers
 	// need no secrets. A name is 1 to 64 letters, digits, '-' and '_', as the schema allows,
@@ -113,6 +114,10 @@ func NewWebhookSender(cfg WebhookConfig) (*WebhookSender, error) {
 	if err == nil {
 		err = cfg.validate()
 	}
+	var ep endpoint
+	if err == nil {
+		ep, err = endpointAt(base+WebhookPath, cfg.Client)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("webhook sender: %w", err)
 	}
@@ -121,7 +126,7 @@ func NewWebhookSender(cfg WebhookConfig) (*WebhookSender, error) {
 		robots[strings.ToLower(name)] = r
 	}
 	return &WebhookSender{
-		ep:      endpoint{url: base + WebhookPath, client: cfg.Client},
+		ep:      ep,
 		robots:  robots,
 		now:     cfg.Now,
 		penalty: cfg.Penalty,
@@ -193,7 +198,7 @@ func (s *WebhookSender) post(ctx context.Context, gate func(context.Context) err
 	classify := func(status int, answer []byte) error {
 		return classifyWebhook(status, wire.Scrub(answer, robot.Secret, sign, url.QueryEscape(sign)), s.penalty)
 	}
-	return s.ep.post(ctx, gate, s.ep.url+"?"+query.Encode(), body, "", robot.AccessToken, classify)
+	return s.ep.post(ctx, gate, s.ep.withQuery(query.Encode()), body, "", robot.AccessToken, classify)
 }
 
 // RobotTarget returns a stable identity of the robot a robot job's body sends to, free of secrets,

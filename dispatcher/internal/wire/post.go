@@ -1,0 +1,74 @@
+package wire
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"sync"
+)
+
+// Post sends body to u as a POST with header h and hands the answer's status and at most
+// [MaxAnswer] bytes of its body to read, whose error it returns. It is the senders' hot path, so
+// it reads answers into buffers that it reuses: read must not keep the answer once it returns. h is shared between requests and must not change once passed.
+//
+// It is [Do] for a client that follows no redirect and keeps no cookies: Post calls client's
+// transport itself, with client's Timeout as a deadline on ctx, and returns a 3xx answer as it
+// is. A failure to send is a [*url.Error] ("Post \"<url>\": ..."), without u's query string.
+func Post(ctx context.Context, client *http.Client, u *url.URL, h http.Header, body []byte, read func(status int, answer []byte) error) error {
+	if client.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, client.Timeout)
+		defer cancel()
+	}
+	rt := client.Transport
+	if rt == nil {
+		rt = http.DefaultTransport
+	}
+	// The body is a bytes.Reader in a NopCloser, which the transport knows to be in memory: it
+	// writes the headers and the body in one go, where any other reader costs a write of its own.
+	// The request's parts are not reused: the transport may still hold them after RoundTrip.
+	tmpl := http.Request{Method: http.MethodPost, URL: u, Header: h, Body: http.NoBody}
+	if len(body) > 0 {
+		tmpl.Body, tmpl.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
+		tmpl.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+	}
+	resp, err := rt.RoundTrip(tmpl.WithContext(ctx))
+	if err != nil {
+		return &url.Error{Op: "Post", URL: RedactURL(u.String()), Err: err}
+	}
+	a := answers.Get().(*answer)
+	defer a.release()
+	a.buf.Reset()
+	a.limit = io.LimitedReader{R: resp.Body, N: MaxAnswer}
+	_, err = a.buf.ReadFrom(&a.limit)
+	if a.limit.N == 0 {
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxDrain))
+	}
+	_ = resp.Body.Close()
+	if err != nil {
+		return fmt.Errorf("read answer (http %d): %w", resp.StatusCode, Redact(err))
+	}
+	return read(resp.StatusCode, a.buf.Bytes())
+}
+
+// maxKept is the largest answer buffer kept for the next answer.
+const maxKept = 64 << 10
+
+// answers are the buffers that answers are read into.
+var answers = sync.Pool{New: func() any { return new(answer) }}
+
+type answer struct {
+	buf   bytes.Buffer
+	limit io.LimitedReader
+}
+
+func (a *answer) release() {
+	a.limit = io.LimitedReader{}
+	if a.buf.Cap() > maxKept {
+		a.buf = bytes.Buffer{}
+	}
+	answers.Put(a)
+}

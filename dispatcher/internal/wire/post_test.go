@@ -1,0 +1,138 @@
+package wire
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/dingq/dingq/dispatcher/internal/wiretest"
+)
+
+var jsonHeader = http.Header{"Content-Type": {"application/json"}}
+
+func mustURL(t *testing.T, raw string) *url.URL {
+	t.Helper()
+	u, err := url.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+// Post reads the answer to its bound, closes every body, and hands the server's bytes to read.
+func TestPostReadsTheAnswer(t *testing.T) {
+	big := strings.Repeat("x", MaxAnswer+100<<10)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		switch {
+		case r.Method != http.MethodPost || r.Header.Get("Content-Type") != "application/json":
+			w.WriteHeader(http.StatusBadRequest)
+		case r.URL.Path == "/big":
+			_, _ = io.WriteString(w, big)
+		default:
+			w.WriteHeader(http.StatusTeapot)
+			_, _ = w.Write(b) // the body, echoed
+		}
+	}))
+	defer srv.Close()
+	tr := &http.Transport{}
+	defer tr.CloseIdleConnections()
+	cc := &wiretest.CloseCounter{Next: tr}
+	client := &http.Client{Transport: cc}
+
+	for _, tt := range []struct {
+		path, body string
+		wantStatus int
+		wantLen    int
+	}{
+		{"/echo?access_token=SECRET", `{"a":1}`, http.StatusTeapot, len(`{"a":1}`)},
+		{"/big", `{}`, http.StatusOK, MaxAnswer},
+	} {
+		var status, n int
+		err := Post(context.Background(), client, mustURL(t, srv.URL+tt.path), jsonHeader, []byte(tt.body), func(s int, a []byte) error {
+			status, n = s, len(a)
+			return nil
+		})
+		if err != nil || status != tt.wantStatus || n != tt.wantLen {
+			t.Errorf("Post(%s) read %d, %d bytes, returned %v; want %d, %d bytes", tt.path, status, n, err, tt.wantStatus, tt.wantLen)
+		}
+	}
+	if o, c := cc.Opened(), cc.Closed(); o != 2 || c != 2 {
+		t.Errorf("bodies opened %d, closed %d; want 2, 2", o, c)
+	}
+}
+
+// writeCounter counts the writes made on its connections.
+type writeCounter struct {
+	net.Conn
+	writes *atomic.Int64
+}
+
+func (c writeCounter) Write(b []byte) (int, error) { c.writes.Add(1); return c.Conn.Write(b) }
+
+// A request goes out in one write, headers and body together: a body the transport does not know
+// to be in memory makes it flush the headers first, a second write for every send.
+func TestPostWritesARequestOnce(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+	}))
+	defer srv.Close()
+	var writes atomic.Int64
+	tr := &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+		return writeCounter{c, &writes}, err
+	}}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr}
+	const sends = 5
+	for range sends {
+		if err := Post(context.Background(), client, mustURL(t, srv.URL), jsonHeader, []byte(`{"k":"v"}`), func(int, []byte) error { return nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := writes.Load(); n != sends {
+		t.Errorf("%d sends made %d writes, want one each", sends, n)
+	}
+}
+
+// Post keeps the client's timeout, follows no redirect, and says where it failed without the
+// query string.
+func TestPostTimeoutRedirectAndErrors(t *testing.T) {
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/moved" {
+			http.Redirect(w, r, "/elsewhere", http.StatusFound)
+			return
+		}
+		<-release
+	}))
+	defer srv.Close()
+	defer close(release)
+	client := &http.Client{Timeout: 50 * time.Millisecond}
+
+	err := Post(context.Background(), client, mustURL(t, srv.URL+"/slow?access_token=SECRET"), jsonHeader, []byte(`{}`), func(int, []byte) error { return nil })
+	var ue *url.Error
+	if !errors.Is(err, context.DeadlineExceeded) || !errors.As(err, &ue) || !ue.Timeout() {
+		t.Errorf("Post to a server that does not answer: %v, want a timeout *url.Error", err)
+	}
+	if err != nil && (strings.Contains(err.Error(), "SECRET") || !strings.HasPrefix(err.Error(), `Post "`+srv.URL+`/slow"`)) {
+		t.Errorf("error %q: want it to name the URL without its query", err)
+	}
+
+	var status int
+	err = Post(context.Background(), srv.Client(), mustURL(t, srv.URL+"/moved"), jsonHeader, []byte(`{}`), func(s int, _ []byte) error {
+		status = s
+		return nil
+	})
+	if err != nil || status != http.StatusFound {
+		t.Errorf("Post to a redirect: status %d, %v; want 302 handed to read", status, err)
+	}
+}

@@ -7,7 +7,9 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"reflect"
 	"sync"
+	"time"
 )
 
 // Post sends body to u as a POST with header h and hands the answer's status and at most
@@ -19,9 +21,9 @@ import (
 // is. A failure to send is a [*url.Error] ("Post \"<url>\": ..."), without u's query string.
 func Post(ctx context.Context, client *http.Client, u *url.URL, h http.Header, body []byte, read func(status int, answer []byte) error) error {
 	if client.Timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, client.Timeout)
-		defer cancel()
+		d := startDeadline(ctx, client.Timeout)
+		defer d.stop()
+		ctx = d.ctx
 	}
 	rt := client.Transport
 	if rt == nil {
@@ -53,6 +55,62 @@ func Post(ctx context.Context, client *http.Client, u *url.URL, h http.Header, b
 	}
 	return read(resp.StatusCode, a.buf.Bytes())
 }
+
+// deadlines holds the timeout contexts of finished posts whose timer did not fire, for the next
+// post under the same parent: a context and a timer made afresh for every request cost six
+// allocations. It is a bounded list rather than a sync.Pool because each holds a place in its
+// parent's list of children until it is cancelled: one that a pool dropped would stay there.
+var deadlines = make(chan *deadline, 1024)
+
+// deadline is a context that its timer cancels, with a [timeoutError], after a post's timeout.
+type deadline struct {
+	parent context.Context
+	after  time.Duration
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+	timer  *time.Timer
+}
+
+// startDeadline returns a deadline on parent that ends after d, reusing one when it can.
+func startDeadline(parent context.Context, d time.Duration) *deadline {
+	select {
+	case v := <-deadlines:
+		// The parent must be the same (its values and its cancellation are the request's), and
+		// only comparable contexts can be compared.
+		if reflect.TypeOf(parent).Comparable() && v.parent == parent && v.after == d && v.ctx.Err() == nil {
+			v.timer.Reset(d)
+			return v
+		}
+		v.cancel(nil)
+	default:
+	}
+	v := &deadline{parent: parent, after: d}
+	v.ctx, v.cancel = context.WithCancelCause(parent)
+	v.timer = time.AfterFunc(d, func() { v.cancel(timeoutError{d}) })
+	return v
+}
+
+// stop ends the deadline and keeps it for the next post if its timer has not fired.
+func (v *deadline) stop() {
+	if v.timer.Stop() && v.ctx.Err() == nil {
+		select {
+		case deadlines <- v:
+			return
+		default:
+		}
+	}
+	v.cancel(nil)
+}
+
+// timeoutError is a post that outlasted the client's Timeout: it is a timeout (for [url.Error]'s
+// Timeout) and is [context.DeadlineExceeded].
+type timeoutError struct{ after time.Duration }
+
+func (e timeoutError) Error() string {
+	return fmt.Sprintf("context deadline exceeded (Client.Timeout %v exceeded)", e.after)
+}
+func (timeoutError) Timeout() bool        { return true }
+func (timeoutError) Is(target error) bool { return target == context.DeadlineExceeded }
 
 // maxKept is the largest answer buffer kept for the next answer.
 const maxKept = 64 << 10

@@ -136,3 +136,43 @@ func TestPostTimeoutRedirectAndErrors(t *testing.T) {
 		t.Errorf("Post to a redirect: status %d, %v; want 302 handed to read", status, err)
 	}
 }
+
+// Posts reuse their timeout contexts: a reused one times out again, one that timed out or whose
+// parent ended is not reused, and no post inherits another parent's cancellation.
+func TestPostDeadlinesAreReusedSafely(t *testing.T) {
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/slow" {
+			select {
+			case <-release:
+			case <-r.Context().Done():
+			}
+		}
+	}))
+	defer srv.Close()
+	defer close(release)
+	client := &http.Client{Timeout: 100 * time.Millisecond}
+	post := func(ctx context.Context, path string) error {
+		return Post(ctx, client, mustURL(t, srv.URL+path), jsonHeader, []byte(`{}`), func(int, []byte) error { return nil })
+	}
+	bg := context.Background()
+	for i := range 3 {
+		if err := post(bg, "/fast"); err != nil {
+			t.Fatalf("round %d: fast post: %v", i, err)
+		}
+		if err := post(bg, "/slow"); !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("round %d: slow post: %v, want a timeout", i, err)
+		}
+	}
+	ctx, cancel := context.WithCancel(bg)
+	if err := post(ctx, "/fast"); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	if err := post(bg, "/fast"); err != nil {
+		t.Errorf("a post after another's parent ended: %v", err)
+	}
+	if err := post(ctx, "/fast"); !errors.Is(err, context.Canceled) {
+		t.Errorf("a post under an ended parent: %v, want context.Canceled", err)
+	}
+}

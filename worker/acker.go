@@ -32,17 +32,23 @@ type acker struct {
 	timeout time.Duration
 	mu      sync.Mutex
 
-	inbox   string             // answers come as <inbox>.<token>
+	inbox   []byte             // answers come as <inbox>.<token>; the reply subject is built here
 	sub     *nats.Subscription // nil until the first ack
 	lost    chan nats.Status   // the connection's losses, from the first ack until stop
 	next    uint64             // the next token
 	pending map[uint64]pendingAck
+	// One timer gives up on every unanswered ack in turn: tokens are given out in order and all
+	// wait the same timeout, so the oldest pending token is the next to expire. A timer per ack
+	// would cost two allocations a job.
+	oldest uint64      // no pending token is older
+	expiry *time.Timer // fires at the oldest pending ack's due time, or later; nil until the first ack
+	armed  bool        // expiry is set to fire
 }
 
 // pendingAck is a sent job whose ack awaits its answer.
 type pendingAck struct {
-	d      *delivery
-	expiry *time.Timer // records the send if no answer comes within the timeout
+	d   *delivery
+	due time.Time // when its send is recorded if no answer has come
 }
 
 // add acks d, whose job was sent, and has the ack confirmed without waiting for the answer. It
@@ -67,26 +73,28 @@ func (a *acker) add(d *delivery) {
 		return
 	}
 	a.mu.Lock()
-	token, err := a.register(d)
+	reply, err := a.register(d)
 	a.mu.Unlock()
 	if err != nil {
 		a.w.unconfirmed(d)
 		return
 	}
-	_ = a.w.js.Conn().PublishRequest(d.msg.Reply(), a.inbox+"."+strconv.FormatUint(token, 10), ackBody)
+	_ = a.w.js.Conn().PublishRequest(d.msg.Reply(), reply, ackBody)
 }
 
-// register gives d's ack its token, subscribing to the answers on first use. The lock must be
-// held.
-func (a *acker) register(d *delivery) (uint64, error) {
+// register gives d's ack its token, subscribing to the answers on first use, and returns the
+// reply subject that carries the token. The lock must be held.
+func (a *acker) register(d *delivery) (string, error) {
 	if a.sub == nil {
 		nc := a.w.js.Conn()
 		inbox := nc.NewInbox()
 		sub, err := nc.Subscribe(inbox+".*", a.answered)
 		if err != nil {
-			return 0, err
+			return "", err
 		}
-		a.inbox, a.sub, a.pending = inbox, sub, make(map[uint64]pendingAck)
+		a.inbox, a.sub, a.pending = append([]byte(inbox), '.'), sub, make(map[uint64]pendingAck)
+		a.expiry = time.AfterFunc(time.Hour, a.expire)
+		a.expiry.Stop()
 		a.lost = nc.StatusChanged(nats.DISCONNECTED, nats.RECONNECTING)
 		go a.watch(a.lost)
 	}
@@ -94,8 +102,16 @@ func (a *acker) register(d *delivery) (uint64, error) {
 	a.next++
 	// A stopping worker waits for the answer, or for the expiry.
 	a.w.recorders.Add(1)
-	a.pending[token] = pendingAck{d, time.AfterFunc(a.timeout, func() { a.expire(token) })}
-	return token, nil
+	a.pending[token] = pendingAck{d, time.Now().Add(a.timeout)}
+	if !a.armed {
+		a.armed = true
+		a.expiry.Reset(a.timeout)
+	}
+	n := len(a.inbox)
+	a.inbox = strconv.AppendUint(a.inbox, token, 10)
+	reply := string(a.inbox)
+	a.inbox = a.inbox[:n]
+	return reply, nil
 }
 
 // answered takes the job whose ack was answered off the pending ones. An answer with a status
@@ -119,20 +135,41 @@ func (a *acker) answered(m *nats.Msg) {
 	} else {
 		<-a.slots
 	}
-	if p.expiry.Stop() {
-		a.w.recorders.Done()
-	}
+	a.w.recorders.Done()
 }
 
-// expire records the send of the job under token if its ack is still unanswered.
-func (a *acker) expire(token uint64) {
-	defer a.w.recorders.Done()
+// expire records the sends of the jobs whose acks are unanswered past their due time, oldest
+// first, and sets the timer for the next one due.
+func (a *acker) expire() {
+	var due []*delivery
+	now := time.Now()
 	a.mu.Lock()
-	p, ok := a.pending[token]
-	delete(a.pending, token)
+	for ; a.oldest < a.next; a.oldest++ {
+		p, ok := a.pending[a.oldest]
+		if !ok {
+			continue
+		}
+		if wait := p.due.Sub(now); wait > 0 {
+			a.expiry.Reset(wait)
+			break
+		}
+		due = append(due, p.d)
+		delete(a.pending, a.oldest)
+	}
+	a.armed = a.oldest < a.next
 	a.mu.Unlock()
-	if ok {
-		a.w.unconfirmed(p.d)
+	a.settle(due)
+}
+
+// settle records the sends of unanswered acks taken off the pending ones, then lets go of their
+// places in the wait group (after unconfirmed has added its records).
+func (a *acker) settle(unanswered []*delivery) {
+	if len(unanswered) == 0 {
+		return
+	}
+	a.w.unconfirmed(unanswered...)
+	for range unanswered {
+		a.w.recorders.Done()
 	}
 }
 
@@ -143,22 +180,13 @@ func (a *acker) expire(token uint64) {
 func (a *acker) watch(lost <-chan nats.Status) {
 	for range lost {
 		var unanswered []*delivery
-		settled := 0 // taken before their expiry ran: their places in the wait group are ours
 		a.mu.Lock()
 		for t, p := range a.pending {
 			unanswered = append(unanswered, p.d)
-			if p.expiry.Stop() {
-				settled++
-			}
 			delete(a.pending, t)
 		}
 		a.mu.Unlock()
-		if len(unanswered) > 0 {
-			a.w.unconfirmed(unanswered...)
-		}
-		for range settled { // after unconfirmed has added its records
-			a.w.recorders.Done()
-		}
+		a.settle(unanswered)
 	}
 }
 
@@ -169,5 +197,6 @@ func (a *acker) stop() {
 	if a.lost != nil {
 		a.w.js.Conn().RemoveStatusListener(a.lost)
 		_ = a.sub.Unsubscribe()
+		a.expiry.Stop()
 	}
 }

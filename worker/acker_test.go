@@ -234,3 +234,38 @@ func TestStoppingWorkersAckDoesNotWaitForAPlace(t *testing.T) {
 		<-r.w.acker.slots
 	}
 }
+
+// One timer gives up on every unanswered ack in turn: each is recorded and frees its place, and
+// the timer is idle once none is pending.
+func TestUnansweredAcksAreGivenUpOnInTurn(t *testing.T) {
+	srv := workertest.StartServer(t)
+	r := newAckRig(t, srv)
+	defer r.finish()
+	r.w.acker.timeout = 50 * time.Millisecond
+	r.swallowAcks(srv)
+	for range 3 {
+		r.w.acker.add(r.d)
+	}
+	a := &r.w.acker
+	a.mu.Lock()
+	p := a.pending[a.next-1]
+	p.due = p.due.Add(200 * time.Millisecond) // the last is due well after the others
+	a.pending[a.next-1] = p
+	a.mu.Unlock()
+	waitUntil(t, 10*time.Second, "the first two given up on", func() bool {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		return len(a.pending) == 1
+	})
+	waitUntil(t, 10*time.Second, "every ack given up on and recorded", func() bool {
+		r.w.acker.mu.Lock()
+		defer r.w.acker.mu.Unlock()
+		return len(r.w.acker.pending) == 0 && !r.w.acker.armed && len(r.w.acker.slots) == 0
+	})
+	if !r.recorded() {
+		t.Error("the send is not recorded")
+	}
+	if r.w.acker.oldest != r.w.acker.next {
+		t.Errorf("oldest pending token %d, want %d (none pending)", r.w.acker.oldest, r.w.acker.next)
+	}
+}

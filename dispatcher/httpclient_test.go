@@ -33,9 +33,9 @@ func TestNewHTTPClient(t *testing.T) {
 				t.Fatalf("transport %T, want *http.Transport", c.Transport)
 			}
 			if c.Timeout != tt.wantTimeout || tr.MaxIdleConnsPerHost != tt.wantConns ||
-				tr.TLSHandshakeTimeout == 0 || tr.DialContext == nil {
-				t.Errorf("timeout %v, idle per host %d, TLS timeout %v; want %v, %d",
-					c.Timeout, tr.MaxIdleConnsPerHost, tr.TLSHandshakeTimeout, tt.wantTimeout, tt.wantConns)
+				tr.TLSHandshakeTimeout == 0 || tr.DialContext == nil || !tr.DisableCompression {
+				t.Errorf("timeout %v, idle per host %d, TLS timeout %v, no compression %v; want %v, %d, true",
+					c.Timeout, tr.MaxIdleConnsPerHost, tr.TLSHandshakeTimeout, tr.DisableCompression, tt.wantTimeout, tt.wantConns)
 			}
 		})
 	}

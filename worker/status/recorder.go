@@ -101,8 +101,9 @@ type Recorder struct {
 	lastAnswer time.Time     // of the last answer, or the first write since the window was empty
 	answered   chan struct{} // closed when inFlight drops to zero, for Flush
 
-	enc  []byte // the batch being published, encoded; the drainer's alone
-	ends []int  // where each record of the batch ends in enc
+	enc    []byte              // the batch being published, encoded; the drainer's alone
+	ends   []int               // where each record of the batch ends in enc
+	events map[eventKey]string // event subjects by kind and outcome; the drainer's alone
 
 	unwritten          atomic.Int64 // records queued or being drained, not yet published
 	dropped, failed    atomic.Uint64
@@ -272,7 +273,7 @@ func (r *Recorder) write(batch []Record) {
 	}
 	start := 0
 	for i, rec := range batch {
-		if err := r.nc.Publish(r.cfg.Names.EventSubject(subjectToken(rec.Kind), rec.Outcome), r.enc[start:r.ends[i]]); err != nil {
+		if err := r.nc.Publish(r.eventSubject(rec.Kind, rec.Outcome), r.enc[start:r.ends[i]]); err != nil {
 			r.fail(err)
 		}
 		start = r.ends[i]
@@ -300,6 +301,29 @@ func (r *Recorder) write(batch []Record) {
 			r.failN(err, writes)
 		}
 	}
+}
+
+// eventKey is what an event's subject depends on.
+type eventKey struct{ kind, outcome string }
+
+// maxEventSubjects bounds the drainer's cache of event subjects: there are a few kinds and four
+// outcomes.
+const maxEventSubjects = 64
+
+// eventSubject returns the subject of the event of an outcome of kind, from the drainer's cache.
+func (r *Recorder) eventSubject(kind, outcome string) string {
+	k := eventKey{kind, outcome}
+	if s, ok := r.events[k]; ok {
+		return s
+	}
+	s := r.cfg.Names.EventSubject(subjectToken(kind), outcome)
+	if r.events == nil {
+		r.events = make(map[eventKey]string)
+	}
+	if len(r.events) < maxEventSubjects {
+		r.events[k] = s
+	}
+	return s
 }
 
 // admit takes n bucket writes into the in-flight window, and the batch of records they are in

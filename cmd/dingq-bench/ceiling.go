@@ -71,18 +71,26 @@ func ceilingMain(args []string) int {
 func runCeiling(ctx context.Context, c ceilingConfig) error {
 	client := &http.Client{
 		Timeout:   10 * time.Second,
-		Transport: &http.Transport{MaxIdleConnsPerHost: c.concurrency, IdleConnTimeout: 90 * time.Second},
+		Transport: &http.Transport{MaxIdleConnsPerHost: c.concurrency, IdleConnTimeout: 90 * time.Second, DisableCompression: true},
 	}
 	tok, err := fetchAppToken(ctx, client, c)
 	if err != nil {
 		return err
 	}
 	q := "?access_token="
-	urls := map[string]string{
-		string(schema.KindCard):        c.sandboxURL + dispatcher.CardPath,
-		string(schema.KindCrossDomain): c.sandboxURL + dispatcher.CrossDomainPath + q + url.QueryEscape(tok),
-		string(schema.KindRobot):       c.sandboxURL + dispatcher.RobotPath + q + url.QueryEscape(c.kdocsToken),
+	urls := map[string]*url.URL{}
+	for kind, raw := range map[schema.Kind]string{
+		schema.KindCard:        c.sandboxURL + dispatcher.CardPath,
+		schema.KindCrossDomain: c.sandboxURL + dispatcher.CrossDomainPath + q + url.QueryEscape(tok),
+		schema.KindRobot:       c.sandboxURL + dispatcher.RobotPath + q + url.QueryEscape(c.kdocsToken),
+	} {
+		if urls[string(kind)], err = url.Parse(raw); err != nil {
+			return err
+		}
 	}
+	plain := http.Header{"Content-Type": {"application/json"}}
+	headers := map[string]http.Header{string(schema.KindCard): plain.Clone()}
+	headers[string(schema.KindCard)].Set("x-acs-dingtalk-access-token", tok)
 
 	nc, err := nats.Connect(c.natsURL, nats.Name("dingq-bench ceiling"))
 	if err != nil {
@@ -107,7 +115,7 @@ func runCeiling(ctx context.Context, c ceilingConfig) error {
 				case <-stopping:
 					return
 				case m := <-jobs:
-					post(client, urls, tok, m)
+					post(client.Transport, urls, headers, plain, m)
 					if c.confirm {
 						ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 						_ = m.DoubleAck(ctx)
@@ -161,23 +169,22 @@ func runCeiling(ctx context.Context, c ceilingConfig) error {
 	return nc.Drain()
 }
 
-// post sends one job to its kind's endpoint and discards the answer.
-func post(client *http.Client, urls map[string]string, tok string, m jetstream.Msg) {
+// post sends one job to its kind's endpoint and discards the answer. It calls the transport with
+// one prebuilt URL and header map per kind, as dingq does: no timeout, redirects or per-request
+// parsing.
+func post(rt http.RoundTripper, urls map[string]*url.URL, headers map[string]http.Header, plain http.Header, m jetstream.Msg) {
 	subject := m.Subject()
 	kind := subject[strings.LastIndexByte(subject, '.')+1:]
 	body := m.Data()
 	if kind == string(schema.KindCrossDomain) {
 		body = append(append([]byte(`{"crossdomain_message_send_model":`), body...), '}')
 	}
-	req, err := http.NewRequest(http.MethodPost, urls[kind], bytes.NewReader(body))
-	if err != nil {
-		return
+	h, ok := headers[kind]
+	if !ok {
+		h = plain
 	}
-	req.Header.Set("Content-Type", "application/json")
-	if kind == string(schema.KindCard) {
-		req.Header.Set("x-acs-dingtalk-access-token", tok)
-	}
-	resp, err := client.Do(req)
+	resp, err := rt.RoundTrip(&http.Request{Method: http.MethodPost, URL: urls[kind], Header: h,
+		Body: io.NopCloser(bytes.NewReader(body)), ContentLength: int64(len(body))})
 	if err != nil {
 		return
 	}

@@ -145,6 +145,11 @@ func runBench(ctx context.Context, o options, log *progress) (*report, error) {
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", sc.name, err)
 			}
+			if run%2 == 1 {
+				// The sides take turns going first: whatever the run before left the machine
+				// and the server doing weighs on each side in turn.
+				slices.Reverse(runs)
+			}
 			for _, spec := range runs {
 				spec.scenario, spec.run = sc.name, run
 				if run > 0 {

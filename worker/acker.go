@@ -93,8 +93,6 @@ func (a *acker) register(d *delivery) (string, error) {
 			return "", err
 		}
 		a.inbox, a.sub, a.pending = append([]byte(inbox), '.'), sub, make(map[uint64]pendingAck)
-		a.expiry = time.AfterFunc(time.Hour, a.expire)
-		a.expiry.Stop()
 		a.lost = nc.StatusChanged(nats.DISCONNECTED, nats.RECONNECTING)
 		go a.watch(a.lost)
 	}
@@ -103,10 +101,13 @@ func (a *acker) register(d *delivery) (string, error) {
 	// A stopping worker waits for the answer, or for the expiry.
 	a.w.recorders.Add(1)
 	a.pending[token] = pendingAck{d, time.Now().Add(a.timeout)}
-	if !a.armed {
-		a.armed = true
+	switch {
+	case a.expiry == nil:
+		a.expiry = time.AfterFunc(a.timeout, a.expire)
+	case !a.armed:
 		a.expiry.Reset(a.timeout)
 	}
+	a.armed = true
 	n := len(a.inbox)
 	a.inbox = strconv.AppendUint(a.inbox, token, 10)
 	reply := string(a.inbox)

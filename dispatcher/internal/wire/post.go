@@ -13,8 +13,9 @@ import (
 )
 
 // Post sends body to u as a POST with header h and hands the answer's status and at most
-// [MaxAnswer] bytes of its body to read, whose error it returns. It is the senders' hot path, so
-// it reads answers into buffers that it reuses: read must not keep the answer once it returns. h is shared between requests and must not change once passed.
+// [MaxAnswer] bytes of its body to read, whose error it returns. It is the senders' hot path:
+// it reads answers into buffers that it reuses, so read must not keep the answer once it returns,
+// and h is shared between requests, so it must not change once passed.
 //
 // It is [Do] for a client that follows no redirect and keeps no cookies: Post calls client's
 // transport itself, with client's Timeout as a deadline on ctx, and returns a 3xx answer as it

@@ -3,7 +3,9 @@ package wire
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -174,5 +176,42 @@ func TestPostDeadlinesAreReusedSafely(t *testing.T) {
 	}
 	if err := post(ctx, "/fast"); !errors.Is(err, context.Canceled) {
 		t.Errorf("a post under an ended parent: %v, want context.Canceled", err)
+	}
+}
+
+// DingTalk answers over HTTP/2: concurrent posts sharing one header map go through the HTTP/2
+// transport, each with its body and answer intact (the race detector watches the shared map).
+func TestPostOverHTTP2(t *testing.T) {
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ProtoMajor != 2 || r.Header.Get("X-Token") != "tok" {
+			w.WriteHeader(http.StatusBadRequest)
+			return
+		}
+		_, _ = io.Copy(w, r.Body)
+	}))
+	srv.EnableHTTP2 = true
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // handshakes cut short at Close
+	srv.StartTLS()
+	defer srv.Close()
+	client := srv.Client()
+	client.Timeout = 10 * time.Second
+	h := http.Header{"Content-Type": {"application/json"}, "X-Token": {"tok"}}
+	u := mustURL(t, srv.URL)
+	errs := make(chan error, 32)
+	for i := range cap(errs) {
+		go func() {
+			body := strings.Repeat(string(rune('a'+i%26)), 100+i)
+			errs <- Post(context.Background(), client, u, h, []byte(body), func(status int, answer []byte) error {
+				if status != http.StatusOK || string(answer) != body {
+					return fmt.Errorf("post %d: status %d, answer %q", i, status, answer)
+				}
+				return nil
+			})
+		}()
+	}
+	for range cap(errs) {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
 	}
 }

@@ -215,3 +215,46 @@ func TestPostOverHTTP2(t *testing.T) {
 		}
 	}
 }
+
+// rewindChecker is a transport that checks that each request can be rewound to its body before
+// making it.
+type rewindChecker struct {
+	next http.RoundTripper
+	t    *testing.T
+}
+
+func (c rewindChecker) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.GetBody == nil {
+		c.t.Error("a post without GetBody: the transport cannot send it again on a fresh connection")
+		return c.next.RoundTrip(r)
+	}
+	again, err := r.GetBody()
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	b, _ := io.ReadAll(again)
+	if int64(len(b)) != r.ContentLength {
+		c.t.Errorf("GetBody gives %d bytes, the request has %d", len(b), r.ContentLength)
+	}
+	return c.next.RoundTrip(r)
+}
+
+// A POST on a pooled connection that turns out dead before anything is written is sent again on
+// a new one only if the transport can rewind its body: Post gives it GetBody, as
+// http.NewRequest does for in-memory bodies.
+func TestPostCanBeSentAgain(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(w, r.Body)
+	}))
+	defer srv.Close()
+	client := &http.Client{Transport: rewindChecker{next: srv.Client().Transport, t: t}}
+	err := Post(context.Background(), client, mustURL(t, srv.URL), jsonHeader, []byte(`{"n":1}`), func(_ int, a []byte) error {
+		if string(a) != `{"n":1}` {
+			return fmt.Errorf("answer %q", a)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

@@ -78,19 +78,23 @@ func runCeiling(ctx context.Context, c ceilingConfig) error {
 		return err
 	}
 	q := "?access_token="
-	urls := map[string]*url.URL{}
-	for kind, raw := range map[schema.Kind]string{
-		schema.KindCard:        c.sandboxURL + dispatcher.CardPath,
-		schema.KindCrossDomain: c.sandboxURL + dispatcher.CrossDomainPath + q + url.QueryEscape(tok),
-		schema.KindRobot:       c.sandboxURL + dispatcher.RobotPath + q + url.QueryEscape(c.kdocsToken),
+	plain := http.Header{"Content-Type": {"application/json"}}
+	withToken := http.Header{"Content-Type": {"application/json"}, "X-Acs-Dingtalk-Access-Token": {tok}}
+	targets := map[string]target{}
+	for kind, t := range map[schema.Kind]struct {
+		raw    string
+		header http.Header
+	}{
+		schema.KindCard:        {c.sandboxURL + dispatcher.CardPath, withToken},
+		schema.KindCrossDomain: {c.sandboxURL + dispatcher.CrossDomainPath + q + url.QueryEscape(tok), plain},
+		schema.KindRobot:       {c.sandboxURL + dispatcher.RobotPath + q + url.QueryEscape(c.kdocsToken), plain},
 	} {
-		if urls[string(kind)], err = url.Parse(raw); err != nil {
+		u, err := url.Parse(t.raw)
+		if err != nil {
 			return err
 		}
+		targets[string(kind)] = target{u, t.header}
 	}
-	plain := http.Header{"Content-Type": {"application/json"}}
-	headers := map[string]http.Header{string(schema.KindCard): plain.Clone()}
-	headers[string(schema.KindCard)].Set("x-acs-dingtalk-access-token", tok)
 
 	nc, err := nats.Connect(c.natsURL, nats.Name("dingq-bench ceiling"))
 	if err != nil {
@@ -115,7 +119,7 @@ func runCeiling(ctx context.Context, c ceilingConfig) error {
 				case <-stopping:
 					return
 				case m := <-jobs:
-					post(client.Transport, urls, headers, plain, m)
+					post(client.Transport, targets, m)
 					if c.confirm {
 						ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 						_ = m.DoubleAck(ctx)
@@ -169,21 +173,24 @@ func runCeiling(ctx context.Context, c ceilingConfig) error {
 	return nc.Drain()
 }
 
+// target is where a kind's jobs go: its URL and headers, built once.
+type target struct {
+	url    *url.URL
+	header http.Header
+}
+
 // post sends one job to its kind's endpoint and discards the answer. It calls the transport with
-// one prebuilt URL and header map per kind, as dingq does: no timeout, redirects or per-request
+// the kind's prebuilt URL and header map, as dingq does: no timeout, redirects or per-request
 // parsing.
-func post(rt http.RoundTripper, urls map[string]*url.URL, headers map[string]http.Header, plain http.Header, m jetstream.Msg) {
+func post(rt http.RoundTripper, targets map[string]target, m jetstream.Msg) {
 	subject := m.Subject()
 	kind := subject[strings.LastIndexByte(subject, '.')+1:]
 	body := m.Data()
 	if kind == string(schema.KindCrossDomain) {
 		body = append(append([]byte(`{"crossdomain_message_send_model":`), body...), '}')
 	}
-	h, ok := headers[kind]
-	if !ok {
-		h = plain
-	}
-	resp, err := rt.RoundTrip(&http.Request{Method: http.MethodPost, URL: urls[kind], Header: h,
+	t := targets[kind]
+	resp, err := rt.RoundTrip(&http.Request{Method: http.MethodPost, URL: t.url, Header: t.header,
 		Body: io.NopCloser(bytes.NewReader(body)), ContentLength: int64(len(body))})
 	if err != nil {
 		return

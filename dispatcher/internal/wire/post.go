@@ -47,10 +47,11 @@ func Post(ctx context.Context, client *http.Client, u *url.URL, h http.Header, b
 	a.buf.Reset()
 	a.limit = io.LimitedReader{R: resp.Body, N: MaxAnswer}
 	_, err = a.buf.ReadFrom(&a.limit)
-	if a.limit.N == 0 {
-		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxDrain))
+	if a.limit.N == 0 { // cut at MaxAnswer: a rest may wait
+		drainClose(resp.Body)
+	} else {
+		_ = resp.Body.Close()
 	}
-	_ = resp.Body.Close()
 	if err != nil {
 		return fmt.Errorf("read answer (http %d): %w", resp.StatusCode, Redact(err))
 	}
